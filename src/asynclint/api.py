@@ -1,0 +1,158 @@
+"""The public, pure API every front end calls: lint_source, fix_source, discover_files, lint_paths."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Iterator, Sequence
+
+import pathspec
+
+from asynclint import registry
+from asynclint.config import Config
+from asynclint.engine import Result, lint_bytes
+from asynclint.fixes import FixResult, fix_bytes
+from asynclint.rule import Rule
+
+__all__ = ["Result", "FixResult", "lint_source", "fix_source", "discover_files", "lint_paths", "FileError"]
+
+#: folders never walked into
+DEFAULT_EXCLUDES = (
+    ".git", ".hg", ".svn", ".venv", "venv", ".env", "env", "build", "dist", "__pycache__",
+    "node_modules", ".tox", ".nox", ".mypy_cache", ".pytest_cache", ".ruff_cache", ".eggs", "site-packages",
+)
+
+
+def _to_bytes(source: str | bytes) -> bytes:
+    return source.encode("utf-8") if isinstance(source, str) else source
+
+
+def lint_source(source: str | bytes, path: str = "<string>", config: Config | None = None) -> Result:
+    """Lint one module's source. Pure: no printing, no filesystem."""
+    return lint_bytes(_to_bytes(source), path, config or Config())
+
+
+def fix_source(
+    source: str | bytes, path: str = "<string>", config: Config | None = None, unsafe: bool = False
+) -> FixResult:
+    """Apply fixes until nothing changes; ``result.source`` is the new text (bytes)."""
+    return fix_bytes(_to_bytes(source), path, config or Config(), unsafe=unsafe)
+
+
+@dataclass
+class FileError:
+    """A file that could not be read at all (permissions, missing)."""
+
+    path: str
+    message: str
+
+
+def _is_virtualenv(folder: Path) -> bool:
+    return (folder / "pyvenv.cfg").is_file()
+
+
+class _IgnoreStack:
+    """The .gitignore files that apply to a folder: each one's patterns are relative to its folder."""
+
+    def __init__(self) -> None:
+        self.specs: list[tuple[Path, pathspec.PathSpec]] = []
+
+    def load(self, folder: Path) -> None:
+        ignore = folder / ".gitignore"
+        if ignore.is_file():
+            try:
+                lines = ignore.read_text(encoding="utf-8", errors="replace").splitlines()
+            except OSError:
+                return
+            self.specs.append((folder.resolve(), pathspec.PathSpec.from_lines("gitwildmatch", lines)))
+
+    def ignored(self, path: Path, is_dir: bool) -> bool:
+        for base, spec in self.specs:
+            try:
+                rel = path.relative_to(base).as_posix()
+            except ValueError:
+                continue
+            if spec.match_file(rel + "/" if is_dir else rel):
+                return True
+        return False
+
+
+def _user_excludes(config: Config) -> pathspec.PathSpec | None:
+    patterns = [*config.exclude, *config.extend_exclude]
+    return pathspec.PathSpec.from_lines("gitwildmatch", patterns) if patterns else None
+
+
+def _excluded_by_user(path: Path, spec: pathspec.PathSpec | None, root: Path, is_dir: bool) -> bool:
+    if spec is None:
+        return False
+    try:
+        rel = path.resolve().relative_to(root).as_posix()
+    except ValueError:
+        rel = path.as_posix()
+    return spec.match_file(rel + "/" if is_dir else rel) or spec.match_file(path.name + ("/" if is_dir else ""))
+
+
+def discover_files(paths: Sequence[str], config: Config) -> Iterator[Path]:
+    """Python files under ``paths``. Folders skip VCS folders, virtual environments, build output,
+    caches, ``.gitignore``d and configured ``exclude`` paths; a file named directly is always linted."""
+    user = _user_excludes(config)
+    for raw in paths:
+        start = Path(raw)
+        if start.is_file() or not start.exists():
+            yield start
+            continue
+        ignores = _IgnoreStack()
+        # .gitignore files of the folders above the starting one, up to the repository root
+        above = start.resolve().parents
+        root = next((p for p in above if (p / ".git").exists()), None)
+        if root is not None and not (start / ".git").exists():
+            for parent in reversed(above[: above.index(root) + 1]):
+                ignores.load(parent)
+        yield from _walk(start, ignores, user, config)
+
+
+def _walk(folder: Path, ignores: _IgnoreStack, user: pathspec.PathSpec | None, config: Config) -> Iterator[Path]:
+    ignores.load(folder)
+    try:
+        entries = sorted(os.scandir(folder), key=lambda e: e.name)
+    except OSError:
+        return
+    depth = len(ignores.specs)
+    for entry in entries:
+        path = Path(entry.path)
+        if entry.is_dir(follow_symlinks=False):
+            if entry.name in DEFAULT_EXCLUDES or _is_virtualenv(path):
+                continue
+            if ignores.ignored(path.resolve(), True) or _excluded_by_user(path, user, config.root, True):
+                continue
+            yield from _walk(path, ignores, user, config)
+            del ignores.specs[depth:]
+        elif entry.name.endswith((".py", ".pyi")) and entry.is_file():
+            if ignores.ignored(path.resolve(), False) or _excluded_by_user(path, user, config.root, False):
+                continue
+            yield path
+
+
+def read_file(path: Path) -> bytes | FileError:
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        return FileError(str(path), "no such file or directory")
+    except IsADirectoryError:
+        return FileError(str(path), "is a directory")
+    except OSError as exc:
+        return FileError(str(path), exc.strerror or str(exc))
+
+
+def lint_paths(
+    paths: Sequence[str], config: Config, rules: Sequence[type[Rule]] | None = None
+) -> Iterable[Result | FileError]:
+    """Lint every file under ``paths``; a file that cannot be read becomes a FileError."""
+    if rules is None:
+        rules = registry.enabled_rules(config)
+    for path in discover_files(paths, config):
+        data = read_file(path)
+        if isinstance(data, FileError):
+            yield data
+            continue
+        yield lint_bytes(data, str(path), config, rules)

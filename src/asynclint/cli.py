@@ -1,0 +1,173 @@
+"""The ``asynclint`` command line: argument parsing, the run loop over files, exit codes."""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+from typing import NoReturn, Sequence, TextIO
+
+from asynclint import __version__, registry
+from asynclint.api import FileError, discover_files, read_file
+from asynclint.config import Config, ConfigError, load_config
+from asynclint.engine import Result, lint_bytes
+from asynclint.fixes import fix_bytes, unified_diff, write_atomic
+from asynclint.output import FORMATS, Report, render
+
+EXIT_CLEAN, EXIT_FOUND, EXIT_ERROR = 0, 1, 2
+
+
+class UsageError(Exception):
+    pass
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:  # one clear line, no usage dump
+        raise UsageError(message)
+
+
+def _codes(value: str) -> list[str]:
+    return [c.strip().upper() for c in value.split(",") if c.strip()]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(
+        prog="asynclint",
+        description="Find and fix async/sync misuse: blocking calls in coroutines, unawaited "
+        "coroutines, dangling tasks, races in threaded handlers.",
+        epilog="Subcommands: 'asynclint rules' lists the rules; 'asynclint rule ASL200' shows one rule's docs.",
+        allow_abbrev=False,
+    )
+    p.add_argument("paths", nargs="*", metavar="PATH", help="files or folders to check (default: .)")
+    p.add_argument("--select", type=_codes, help="comma-separated code prefixes to enable (replaces the configured set)")
+    p.add_argument("--extend-select", type=_codes, default=[], help="code prefixes to enable in addition")
+    p.add_argument("--ignore", type=_codes, default=[], help="code prefixes to disable")
+    p.add_argument("--config", type=Path, help="read configuration from this TOML file")
+    p.add_argument("--fix", action="store_true", help="apply safe fixes (with --unsafe-fixes, unsafe ones too)")
+    p.add_argument("--unsafe-fixes", action="store_true", help="include unsafe fixes: applied with --fix, shown as fixable otherwise")
+    p.add_argument("--diff", action="store_true", help="print the diff --fix would make and write nothing")
+    p.add_argument("--exit-non-zero-on-fix", action="store_true", help="exit 1 when any file was fixed")
+    p.add_argument("--exit-zero", action="store_true", help="exit 0 even when problems are found")
+    p.add_argument(
+        "--output-format",
+        choices=FORMATS,
+        default=os.environ.get("ASYNCLINT_OUTPUT_FORMAT") or "text",
+        help="text (default), concise, json, github or sarif; ASYNCLINT_OUTPUT_FORMAT sets the default",
+    )
+    p.add_argument("--statistics", action="store_true", help="count findings per rule instead of listing them")
+    p.add_argument("--no-cache", action="store_true", help="do not read or write the result cache")
+    p.add_argument("--version", action="version", version=f"asynclint {__version__}")
+    return p
+
+
+def _rules_command(argv: Sequence[str], out: TextIO) -> int:
+    if argv[0] == "rules":
+        for rule in registry.all_rules():
+            fix = f" [{rule.fix_safety.value} fix]" if rule.fix_safety else ""
+            out.write(f"{rule.code}  {rule.slug:<28} {rule.summary()}{fix}\n")
+        return EXIT_CLEAN
+    if len(argv) != 2:
+        raise UsageError("usage: asynclint rule CODE")
+    rule = registry.lookup(argv[1])
+    if rule is None:
+        raise UsageError(f"unknown rule {argv[1]!r} (see 'asynclint rules')")
+    from asynclint.docs import render_rule
+
+    out.write(render_rule(rule))
+    return EXIT_CLEAN
+
+
+def _make_config(args: argparse.Namespace) -> Config:
+    first = Path(args.paths[0]) if args.paths else Path.cwd()
+    config = load_config(args.config, first if first.exists() else Path.cwd())
+    if args.select is not None:
+        config.select = args.select
+        config.extend_select = []
+    config.extend_select = [*config.extend_select, *args.extend_select]
+    config.ignore = [*config.ignore, *args.ignore]
+    registry.check_config(config)
+    return config
+
+
+def _err(err: TextIO, message: str) -> None:
+    err.write(f"asynclint: {message}\n")
+
+
+def run(argv: Sequence[str], out: TextIO, err: TextIO) -> int:
+    if argv and argv[0] in ("rule", "rules") and not Path(argv[0]).exists():
+        return _rules_command(argv, out)
+    args = build_parser().parse_args(argv)
+    if args.diff and args.fix:
+        # --diff wins: show what would change, write nothing (ruff does the same)
+        args.fix = False
+    config = _make_config(args)
+    paths = args.paths or ["."]
+    for raw in paths:
+        if not Path(raw).exists():
+            raise UsageError(f"{raw}: no such file or directory")
+    fixing = args.fix or args.diff
+    report = Report(unsafe_hidden=not args.unsafe_fixes)
+    failed = False
+    changed_files = 0
+    rules = registry.enabled_rules(config)
+    for path in discover_files(paths, config):
+        data = read_file(path)
+        if isinstance(data, FileError):
+            _err(err, f"{data.path}: {data.message}")
+            failed = True
+            continue
+        result: Result
+        if fixing:
+            fixed = fix_bytes(data, str(path), config, unsafe=args.unsafe_fixes, rules=rules)
+            if fixed.error is not None:
+                _err(err, f"{path}: {fixed.error}")
+                failed = True
+            if fixed.changed:
+                changed_files += 1
+                if args.diff:
+                    out.write(unified_diff(str(path), fixed.original, fixed.source))
+                else:
+                    try:
+                        write_atomic(path, fixed.source)
+                    except OSError as exc:
+                        _err(err, f"{path}: cannot write: {exc.strerror or exc}")
+                        failed = True
+                        continue
+                    report.fixed += fixed.fixed
+            result = fixed.lint if fixed.lint is not None else Result(path=str(path))
+            if args.diff:
+                continue
+        else:
+            result = lint_bytes(data, str(path), config, rules)
+        if result.error is not None:
+            _err(err, f"{path}: {result.error}")
+            failed = True
+        report.results.append(result)
+    if args.diff:
+        if changed_files:
+            err.write(f"Would fix {changed_files} file{'s' if changed_files != 1 else ''}.\n")
+        return EXIT_ERROR if failed else (EXIT_FOUND if changed_files else EXIT_CLEAN)
+    out.write(render(report, args.output_format, statistics=args.statistics))
+    if failed:
+        return EXIT_ERROR
+    if args.exit_zero:
+        return EXIT_CLEAN
+    if report.findings or (args.exit_non_zero_on_fix and report.fixed):
+        return EXIT_FOUND
+    return EXIT_CLEAN
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        return run(list(sys.argv[1:] if argv is None else argv), sys.stdout, sys.stderr)
+    except (UsageError, ConfigError) as exc:
+        _err(sys.stderr, str(exc))
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return EXIT_CLEAN
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,130 @@
+"""The engine: prefilter -> parse once -> one batched traversal of all enabled rules -> findings."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Sequence
+
+import libcst as cst
+from libcst.metadata import MetadataWrapper, PositionProvider
+
+from asynclint import registry
+from asynclint.config import Config
+from asynclint.noqa import NoqaIndex, is_skipped_file
+from asynclint.rule import Finding, Rule
+from asynclint.semantics import Context
+
+
+@dataclass
+class Result:
+    """What linting one file produced. ``module`` is the parsed tree the findings' fixes refer to."""
+
+    path: str
+    findings: list[Finding] = field(default_factory=list)
+    #: an internal error (a bug in asynclint), reported without a traceback
+    error: str | None = None
+    module: cst.Module | None = None
+    source: bytes = b""
+    parsed: bool = False
+
+
+def syntax_error_finding(path: str, exc: Exception) -> Finding:
+    """ASL001 for a file that cannot be decoded or parsed, with the parser's message and position."""
+    line, col = 1, 1
+    if isinstance(exc, cst.ParserSyntaxError):
+        line, col = exc.editor_line, exc.editor_column
+        message = exc.message.strip().splitlines()[0] if exc.message.strip() else "invalid syntax"
+        message = f"SyntaxError: {message}"
+    elif isinstance(exc, UnicodeDecodeError):
+        message = f"cannot decode file as {exc.encoding}: {exc.reason} at byte {exc.start}"
+    elif isinstance(exc, (LookupError, SyntaxError)):
+        message = f"cannot decode file: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
+    else:
+        message = f"cannot parse file: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+    return Finding(path, line, col, line, col, registry.SYNTAX_ERROR_CODE, "syntax-error", message)
+
+
+def could_match(source: bytes, rules: Sequence[type[Rule]]) -> bool:
+    markers = registry.markers_for(rules)
+    return markers is None or any(m in source for m in markers)
+
+
+def lint_bytes(source: bytes, path: str, config: Config, rules: Sequence[type[Rule]] | None = None) -> Result:
+    """Lint one file's bytes. Never raises for bad input: parse errors become ASL001 findings."""
+    if rules is None:
+        rules = registry.enabled_rules(config)
+    ignored_here = registry.per_file_ignored(path, config)
+    if ignored_here:
+        rules = [r for r in rules if not any(r.code.startswith(c.upper()) for c in ignored_here)]
+    result = Result(path=path, source=source)
+    if is_skipped_file(source) or not could_match(source, rules):
+        return result
+    try:
+        module = cst.parse_module(source)
+    except Exception as exc:  # libcst raises ParserSyntaxError, UnicodeDecodeError, LookupError, ...
+        if registry.is_enabled(registry.SYNTAX_ERROR_CODE, config) and registry.SYNTAX_ERROR_CODE not in ignored_here:
+            result.findings.append(syntax_error_finding(path, exc))
+        return result
+    result.parsed = True
+    try:
+        result.module, result.findings = _traverse(module, path, config, rules, source)
+    except RecursionError:
+        result.error = "file is nested too deeply for the parser's tree walk"
+    except Exception as exc:  # a bug in a rule must not take the other files down
+        result.error = f"internal error: {type(exc).__name__}: {exc}"
+    return result
+
+
+def _traverse(
+    module: cst.Module, path: str, config: Config, rules: Sequence[type[Rule]], source: bytes
+) -> tuple[cst.Module, list[Finding]]:
+    wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
+    ctx = Context(wrapper, path, config)
+    visitors = [rule(ctx) for rule in rules]
+    cst.visit_batched(wrapper.module, visitors, ctx.before_visit, ctx.after_leave)
+    if not ctx.findings:
+        return wrapper.module, []
+    positions = wrapper.resolve(PositionProvider)
+    noqa = NoqaIndex(source)
+    findings: list[Finding] = []
+    for pending in ctx.findings:
+        span = positions[pending.node]
+        code = pending.rule.code
+        if noqa.suppressed(span.start.line, code):
+            continue
+        findings.append(
+            Finding(
+                path=path,
+                line=span.start.line,
+                col=span.start.column + 1,
+                end_line=span.end.line,
+                end_col=span.end.column + 1,
+                code=code,
+                slug=pending.rule.slug,
+                message=pending.message,
+                fix=pending.fix,
+                node=pending.node,
+            )
+        )
+    _drop_conflicting_fixes(findings, ctx)
+    findings.sort(key=lambda f: f.sort_key)
+    return wrapper.module, findings
+
+
+def _drop_conflicting_fixes(findings: list[Finding], ctx: Context) -> None:
+    """A fix that removes ``async`` (ASL100) is never offered where another fix adds an ``await``
+    to the same function: the function must stay a coroutine for that await."""
+    gaining_await: set[int] = set()
+    for finding in findings:
+        if finding.fix is not None and finding.fix.adds_await and finding.node is not None:
+            node: cst.CSTNode | None = finding.node
+            while node is not None and not isinstance(node, (cst.FunctionDef, cst.Lambda)):
+                node = ctx.parent(node)
+            if node is not None:
+                gaining_await.add(id(node))
+    if not gaining_await:
+        return
+    for finding in findings:
+        fix = finding.fix
+        if fix is not None and not fix.adds_await:
+            if any(isinstance(t, cst.FunctionDef) and id(t) in gaining_await for t, _ in fix.replacements):
+                finding.fix = None

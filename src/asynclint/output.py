@@ -1,0 +1,172 @@
+"""Rendering findings: text (default), concise, json, github (workflow commands) and sarif."""
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Callable, Sequence
+
+from asynclint import __version__
+from asynclint.engine import Result
+from asynclint.fixes import fix_edits
+from asynclint.rule import Finding, Safety
+
+FORMATS = ("text", "concise", "json", "github", "sarif")
+
+
+@dataclass
+class Report:
+    """Everything a front end shows after a run."""
+
+    results: list[Result] = field(default_factory=list)
+    fixed: int = 0
+    unsafe_hidden: bool = True  # --unsafe-fixes not given: unsafe fixes are only counted
+
+    @property
+    def findings(self) -> list[Finding]:
+        return [f for r in self.results for f in r.findings]
+
+    def result_of(self, finding: Finding) -> Result | None:
+        for r in self.results:
+            if finding in r.findings:
+                return r
+        return None
+
+
+def _marker(finding: Finding, unsafe_fixes: bool) -> str:
+    fix = finding.fix
+    if fix is None:
+        return ""
+    if fix.safety is Safety.SAFE or unsafe_fixes:
+        return "[*] "
+    return ""
+
+
+def render_text(report: Report, concise: bool = False, statistics: bool = False) -> str:
+    unsafe_fixes = not report.unsafe_hidden
+    lines = [
+        f"{f.path}:{f.line}:{f.col}: {f.code} {_marker(f, unsafe_fixes)}{f.message}" for f in report.findings
+    ]
+    if statistics:
+        lines = render_statistics(report)
+    if concise:
+        return "\n".join(lines) + ("\n" if lines else "")
+    lines.append(summary_line(report))
+    return "\n".join(lines) + "\n"
+
+
+def render_statistics(report: Report) -> list[str]:
+    counts = Counter((f.code, f.slug) for f in report.findings)
+    fixable = Counter(f.code for f in report.findings if f.fix is not None)
+    width = max((len(str(n)) for n in counts.values()), default=1)
+    return [
+        f"{n:>{width}}\t{code}\t{'[*] ' if fixable[code] else ''}{slug}"
+        for (code, slug), n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+    ]
+
+
+def summary_line(report: Report) -> str:
+    findings = report.findings
+    safe = sum(1 for f in findings if f.fix is not None and f.fix.safety is Safety.SAFE)
+    unsafe = sum(1 for f in findings if f.fix is not None and f.fix.safety is Safety.UNSAFE)
+    parts: list[str] = []
+    if report.fixed:
+        parts.append(f"Fixed {report.fixed} error{'s' if report.fixed != 1 else ''}.")
+    if not findings:
+        parts.append("All checks passed!" if not report.fixed else f"Found 0 remaining errors.")
+        return " ".join(parts)
+    n = len(findings)
+    text = f"Found {n} error{'s' if n != 1 else ''}"
+    if report.fixed:
+        text = f"Found {n} remaining error{'s' if n != 1 else ''}"
+    notes: list[str] = []
+    if report.unsafe_hidden:
+        if safe:
+            notes.append(f"{safe} fixable with --fix")
+        if unsafe:
+            notes.append(f"{unsafe} more with --fix --unsafe-fixes")
+    elif safe + unsafe:
+        notes.append(f"{safe + unsafe} fixable with --fix --unsafe-fixes")
+    if notes:
+        text += f" ({'; '.join(notes)})"
+    parts.append(text + ".")
+    return " ".join(parts)
+
+
+def finding_to_json(finding: Finding, result: Result | None) -> dict[str, object]:
+    fix = finding.fix
+    return {
+        "path": finding.path,
+        "line": finding.line,
+        "column": finding.col,
+        "end_line": finding.end_line,
+        "end_column": finding.end_col,
+        "code": finding.code,
+        "slug": finding.slug,
+        "message": finding.message,
+        "fix": None
+        if fix is None
+        else {
+            "safety": fix.safety.value,
+            "title": fix.title,
+            "edits": fix_edits(result, finding) if result is not None else [],
+        },
+    }
+
+
+def render_json(report: Report) -> str:
+    out = []
+    for result in report.results:
+        for finding in result.findings:
+            out.append(finding_to_json(finding, result))
+    return json.dumps(out, indent=2) + "\n"
+
+
+def escape_data(value: str) -> str:
+    """Escaping for a workflow command's message (GitHub's ``escapeData``)."""
+    return value.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def escape_property(value: str) -> str:
+    """Escaping for a workflow command's property values (GitHub's ``escapeProperty``)."""
+    return escape_data(value).replace(":", "%3A").replace(",", "%2C")
+
+
+def render_github(report: Report) -> str:
+    lines = []
+    for f in report.findings:
+        props = ",".join(
+            f"{key}={escape_property(str(value))}"
+            for key, value in (
+                ("file", f.path),
+                ("line", f.line),
+                ("col", f.col),
+                ("endLine", f.end_line),
+                ("endColumn", f.end_col),
+                ("title", f"asynclint ({f.code})"),
+            )
+        )
+        lines.append(f"::error {props}::{escape_data(f'{f.code} {f.message}')}")
+    return "\n".join(lines) + ("\n" if lines else "")
+
+
+def render_sarif(report: Report) -> str:
+    from asynclint.sarif import to_sarif
+
+    return json.dumps(to_sarif(report), indent=2) + "\n"
+
+
+RENDERERS: dict[str, Callable[[Report], str]] = {
+    "json": render_json,
+    "github": render_github,
+    "sarif": render_sarif,
+}
+
+
+def render(report: Report, fmt: str, statistics: bool = False) -> str:
+    if fmt in ("text", "concise"):
+        return render_text(report, concise=fmt == "concise", statistics=statistics)
+    return RENDERERS[fmt](report)
+
+
+__all__: Sequence[str] = ["FORMATS", "Report", "render", "summary_line", "__version__"]

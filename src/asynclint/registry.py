@@ -1,0 +1,103 @@
+"""The rule registry: discovers ``asynclint.rules``, maps codes and slugs, selects by code prefix."""
+from __future__ import annotations
+
+import fnmatch
+import functools
+import importlib
+import pkgutil
+from pathlib import Path, PurePath
+from typing import Iterable, Sequence
+
+from asynclint.config import Config, ConfigError
+from asynclint.rule import Rule
+
+#: pseudo-rule for files that cannot be decoded or parsed
+SYNTAX_ERROR_CODE = "ASL001"
+
+
+@functools.lru_cache(maxsize=None)
+def all_rules() -> tuple[type[Rule], ...]:
+    """Every rule class, sorted by code. Each module of ``asynclint.rules`` holds one rule."""
+    import asynclint.rules as package
+
+    found: list[type[Rule]] = []
+    for info in pkgutil.iter_modules(package.__path__):
+        module = importlib.import_module(f"{package.__name__}.{info.name}")
+        for value in vars(module).values():
+            if isinstance(value, type) and issubclass(value, Rule) and value.code and value.__module__ == module.__name__:
+                found.append(value)
+    return tuple(sorted(found, key=lambda r: r.code))
+
+
+def rules_by_code() -> dict[str, type[Rule]]:
+    return {r.code: r for r in all_rules()}
+
+
+def all_codes() -> list[str]:
+    return [SYNTAX_ERROR_CODE, *(r.code for r in all_rules())]
+
+
+def lookup(code_or_slug: str) -> type[Rule] | None:
+    key = code_or_slug.strip()
+    for rule in all_rules():
+        if rule.code == key.upper() or rule.slug == key.lower():
+            return rule
+    return None
+
+
+def validate_codes(codes: Iterable[str], option: str) -> None:
+    """A selector must be a prefix of at least one known code."""
+    known = all_codes()
+    for code in codes:
+        if not any(k.startswith(code.upper()) for k in known):
+            raise ConfigError(f"{option}: unknown rule code or prefix {code!r}")
+
+
+def _matches(code: str, prefixes: Iterable[str]) -> int:
+    """Length of the longest prefix of ``code`` in ``prefixes`` (0: none). Longer wins, like ruff."""
+    return max((len(p) for p in prefixes if code.startswith(p.upper())), default=0)
+
+
+def is_enabled(code: str, config: Config) -> bool:
+    selected = _matches(code, [*config.select, *config.extend_select])
+    ignored = _matches(code, config.ignore)
+    return selected > 0 and selected >= ignored if ignored else selected > 0
+
+
+def enabled_rules(config: Config) -> list[type[Rule]]:
+    return [r for r in all_rules() if is_enabled(r.code, config)]
+
+
+def per_file_ignored(path: str, config: Config) -> list[str]:
+    """Codes ignored for ``path`` by ``per-file-ignores`` (glob patterns relative to the config)."""
+    if not config.per_file_ignores:
+        return []
+    pure = PurePath(path)
+    candidates = {pure.as_posix(), pure.name}
+    try:
+        candidates.add(Path(path).resolve().relative_to(config.root).as_posix())
+    except (ValueError, OSError):
+        pass
+    out: list[str] = []
+    for pattern, codes in config.per_file_ignores.items():
+        if any(fnmatch.fnmatch(c, pattern) or fnmatch.fnmatch(c, f"*/{pattern}") for c in candidates):
+            out.extend(codes)
+    return out
+
+
+def check_config(config: Config) -> None:
+    validate_codes(config.select, "select")
+    validate_codes(config.extend_select, "extend-select")
+    validate_codes(config.ignore, "ignore")
+    for codes in config.per_file_ignores.values():
+        validate_codes(codes, "per-file-ignores")
+
+
+def markers_for(rules: Sequence[type[Rule]]) -> tuple[bytes, ...] | None:
+    """Byte markers of the enabled rules; None when some rule must see every file."""
+    out: set[bytes] = set()
+    for rule in rules:
+        if not rule.markers:
+            return None
+        out.update(rule.markers)
+    return tuple(sorted(out))

@@ -1,0 +1,113 @@
+"""The rule contract: Rule base class and the Finding, Fix, Example and Safety values it produces."""
+from __future__ import annotations
+
+import enum
+import textwrap
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar, Sequence
+
+import libcst as cst
+
+if TYPE_CHECKING:
+    from asynclint.semantics import Context
+
+
+class Safety(str, enum.Enum):
+    """Safe fixes keep what the code was written to do; unsafe ones may change behaviour."""
+
+    SAFE = "safe"
+    UNSAFE = "unsafe"
+
+
+@dataclass(frozen=True)
+class ImportSpec:
+    """An import a fix needs: ``import module`` (name None) or ``from module import name``."""
+
+    module: str
+    name: str | None = None
+
+
+@dataclass
+class Fix:
+    """Replace original nodes of the parsed module; optionally add imports and module-level statements.
+
+    ``replacements`` maps original nodes (by identity) to their new node. ``prelude`` holds
+    module-level statements (source text) inserted after the imports, once each.
+    ``adds_await`` marks fixes that put an ``await`` into their function (ASL100 defers to them).
+    """
+
+    title: str
+    safety: Safety
+    replacements: list[tuple[cst.CSTNode, cst.CSTNode | cst.RemovalSentinel | cst.FlattenSentinel[Any]]]
+    imports: tuple[ImportSpec, ...] = ()
+    prelude: tuple[str, ...] = ()
+    adds_await: bool = False
+
+
+@dataclass
+class Finding:
+    """One reported problem. Lines are 1-based, columns 1-based (the flake8/ruff display form)."""
+
+    path: str
+    line: int
+    col: int
+    end_line: int
+    end_col: int
+    code: str
+    slug: str
+    message: str
+    fix: Fix | None = None
+    node: cst.CSTNode | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def sort_key(self) -> tuple[str, int, int, str]:
+        return (self.path, self.line, self.col, self.code)
+
+
+@dataclass(frozen=True)
+class Example:
+    """Code shown in the docs and run by the test suite.
+
+    Expected findings are written as trailing ``# CODE`` comments (the fixture syntax);
+    ``fixed`` is the expected text after ``--fix --unsafe-fixes`` when the example is bad and fixable.
+    """
+
+    code: str
+    fixed: str | None = None
+
+    @property
+    def source(self) -> str:
+        return textwrap.dedent(self.code).lstrip("\n")
+
+    @property
+    def fixed_source(self) -> str | None:
+        return None if self.fixed is None else textwrap.dedent(self.fixed).lstrip("\n")
+
+
+class Rule(cst.BatchableCSTVisitor):
+    """Base class of every rule: one subclass per file in ``asynclint/rules``.
+
+    Subclasses set ``code``, ``slug``, ``message`` (a ``str.format`` template with named fields),
+    a docstring with the fixed sections, and ``examples``. They implement ``visit_*``/``leave_*``
+    methods, ask ``self.ctx`` for shared facts and call ``self.report``.
+    """
+
+    code: ClassVar[str] = ""
+    slug: ClassVar[str] = ""
+    message: ClassVar[str] = ""
+    examples: ClassVar[Sequence[Example]] = ()
+    fix_safety: ClassVar[Safety | None] = None
+    #: cheap byte markers: the rule cannot match a file that contains none of them.
+    markers: ClassVar[tuple[bytes, ...]] = (b"async",)
+
+    def __init__(self, ctx: Context) -> None:
+        super().__init__()
+        self.ctx = ctx
+
+    def report(self, node: cst.CSTNode, fix: Fix | None = None, **fields: str) -> None:
+        self.ctx.add_finding(self, node, self.message.format(**fields), fix)
+
+    @classmethod
+    def summary(cls) -> str:
+        doc = textwrap.dedent(cls.__doc__ or "").strip()
+        return doc.split("\n\n", 1)[0].replace("\n", " ")
