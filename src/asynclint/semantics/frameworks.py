@@ -1,0 +1,118 @@
+"""Recognising framework handlers from decorators: Azure Functions, FastAPI/Starlette, Flask, Django."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import libcst as cst
+
+from asynclint.semantics import Context
+
+
+@dataclass(frozen=True)
+class Registration:
+    """How a function is handed to a framework or a thread pool.
+
+    ``framework`` names the runtime ("Azure Functions", "FastAPI", ...), ``how`` the construct
+    (``@app.route``), ``node`` the node whose line messages cite, and ``pool`` the concurrency
+    model in words (used by ASL3xx messages).
+    """
+
+    framework: str
+    how: str
+    node: cst.CSTNode = field(repr=False, compare=False)
+    pool: str = ""
+
+
+AZURE_APPS = frozenset(
+    {
+        "azure.functions.FunctionApp",
+        "azure.functions.Blueprint",
+        "azure.functions.AsgiFunctionApp",
+        "azure.functions.WsgiFunctionApp",
+        "azure.functions.decorators.FunctionApp",
+        "azure.functions.decorators.function_app.FunctionApp",
+        "azure.functions.decorators.function_app.Blueprint",
+    }
+)
+FASTAPI_APPS = frozenset({"fastapi.FastAPI", "fastapi.APIRouter", "fastapi.routing.APIRouter", "fastapi.applications.FastAPI"})
+STARLETTE_APPS = frozenset({"starlette.applications.Starlette", "starlette.routing.Router"})
+FLASK_APPS = frozenset({"flask.Flask", "flask.Blueprint", "flask.app.Flask", "flask.blueprints.Blueprint"})
+
+FASTAPI_VERBS = frozenset({"get", "post", "put", "patch", "delete", "head", "options", "trace", "api_route", "websocket"})
+FLASK_VERBS = frozenset({"route", "get", "post", "put", "patch", "delete"})
+DJANGO_VIEW_DECORATORS = frozenset(
+    {
+        "rest_framework.decorators.api_view",
+        "django.views.decorators.http.require_http_methods",
+        "django.views.decorators.http.require_GET",
+        "django.views.decorators.http.require_POST",
+        "django.views.decorators.http.require_safe",
+    }
+)
+
+AZURE_POOL = "the Azure Functions worker thread pool (PYTHON_THREADPOOL_THREAD_COUNT)"
+FASTAPI_POOL = "the FastAPI/Starlette thread pool for sync endpoints"
+FLASK_POOL = "the WSGI server's threads (gunicorn --threads, the Flask development server)"
+DJANGO_POOL = "the WSGI server's threads (gunicorn --threads, runserver)"
+
+
+def _app_method(ctx: Context, func: cst.BaseExpression) -> tuple[str, str] | None:
+    """For ``app.route`` where ``app = Ctor(...)``: (constructor qualified name, method name)."""
+    if not isinstance(func, cst.Attribute):
+        return None
+    for base in ctx.instance_names(func.value):
+        if base.endswith("()") and "()" not in base[:-2]:
+            return base[:-2], func.attr.value
+    return None
+
+
+def _dotted_source(node: cst.BaseExpression) -> str:
+    if isinstance(node, cst.Name):
+        return node.value
+    if isinstance(node, cst.Attribute):
+        return f"{_dotted_source(node.value)}.{node.attr.value}"
+    if isinstance(node, cst.Call):
+        return _dotted_source(node.func)
+    return "..."
+
+
+def decorator_registration(ctx: Context, func: cst.FunctionDef) -> Registration | None:
+    """The framework registration made by one of ``func``'s decorators, if any."""
+    for decorator in func.decorators:
+        expr = decorator.decorator
+        target = expr.func if isinstance(expr, cst.Call) else expr
+        how = f"@{_dotted_source(target)}"
+        found = _app_method(ctx, target)
+        if found is not None:
+            ctor, method = found
+            if ctor in AZURE_APPS:
+                return Registration("Azure Functions", how, decorator, AZURE_POOL)
+            if ctor in FASTAPI_APPS and method in FASTAPI_VERBS:
+                return Registration("FastAPI", how, decorator, FASTAPI_POOL)
+            if ctor in STARLETTE_APPS and method in ("route", "websocket_route"):
+                return Registration("Starlette", how, decorator, FASTAPI_POOL)
+            if ctor in FLASK_APPS and method in FLASK_VERBS:
+                return Registration("Flask", how, decorator, FLASK_POOL)
+        names = ctx.qualified_names(target)
+        if names & DJANGO_VIEW_DECORATORS:
+            return Registration("Django", how, decorator, DJANGO_POOL)
+    return None
+
+
+def azure_v1_main(ctx: Context, func: cst.FunctionDef) -> Registration | None:
+    """The Azure Functions v1 programming model: a module-level ``main`` taking ``func.*`` bindings."""
+    if func.name.value != "main" or ctx.current_function is not None or ctx.enclosing_class is not None:
+        return None
+    for param in (*func.params.params, *func.params.posonly_params, *func.params.kwonly_params):
+        if param.annotation is None:
+            continue
+        if any(n.startswith("azure.functions.") for n in ctx.qualified_names(param.annotation.annotation)):
+            return Registration("Azure Functions", "the v1 `main` entry point", func.name, AZURE_POOL)
+    return None
+
+
+def handler_registration(ctx: Context, func: cst.FunctionDef) -> Registration | None:
+    """A framework registration of ``func`` by decorator or by the Azure v1 ``main`` convention.
+
+    Call it while visiting ``func`` (the scope stack then describes where ``func`` is defined)."""
+    return decorator_registration(ctx, func) or azure_v1_main(ctx, func)
