@@ -48,8 +48,13 @@ def could_match(source: bytes, rules: Sequence[type[Rule]]) -> bool:
     return markers is None or any(m in source for m in markers)
 
 
-def lint_bytes(source: bytes, path: str, config: Config, rules: Sequence[type[Rule]] | None = None) -> Result:
-    """Lint one file's bytes. Never raises for bad input: parse errors become ASL001 findings."""
+def lint_bytes(
+    source: bytes, path: str, config: Config, rules: Sequence[type[Rule]] | None = None, noqa: bool = True
+) -> Result:
+    """Lint one file's bytes. Never raises for bad input: parse errors become ASL001 findings.
+
+    ``noqa=False`` keeps findings that ``# noqa`` comments would suppress (the flake8 plugin: flake8
+    applies its own ``# noqa`` rules)."""
     if rules is None:
         rules = registry.enabled_rules(config)
     ignored_here = registry.per_file_ignored(path, config)
@@ -66,7 +71,7 @@ def lint_bytes(source: bytes, path: str, config: Config, rules: Sequence[type[Ru
         return result
     result.parsed = True
     try:
-        result.module, result.findings = _traverse(module, path, config, rules, source)
+        result.module, result.findings = _traverse(module, path, config, rules, source, noqa)
     except RecursionError:
         result.error = "file is nested too deeply for the parser's tree walk"
     except Exception as exc:  # a bug in a rule must not take the other files down
@@ -75,7 +80,7 @@ def lint_bytes(source: bytes, path: str, config: Config, rules: Sequence[type[Ru
 
 
 def _traverse(
-    module: cst.Module, path: str, config: Config, rules: Sequence[type[Rule]], source: bytes
+    module: cst.Module, path: str, config: Config, rules: Sequence[type[Rule]], source: bytes, noqa: bool = True
 ) -> tuple[cst.Module, list[Finding]]:
     wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
     ctx = Context(wrapper, path, config)
@@ -84,12 +89,12 @@ def _traverse(
     if not ctx.findings:
         return wrapper.module, []
     positions = wrapper.resolve(PositionProvider)
-    noqa = NoqaIndex(source)
+    index = NoqaIndex(source) if noqa else None
     findings: list[Finding] = []
     for pending in ctx.findings:
         span = positions[pending.node]
         code = pending.rule.code
-        if noqa.suppressed(span.start.line, code):
+        if index is not None and index.suppressed(span.start.line, code):
             continue
         findings.append(
             Finding(
