@@ -1,0 +1,125 @@
+"""The flake8 plugin: ``flake8 --select ASL`` runs every asynclint rule through the engine, never fixes."""
+from __future__ import annotations
+
+import codecs
+import io
+import tokenize
+from pathlib import Path
+from typing import Any, ClassVar, Iterator, Sequence
+
+from asynclint import __version__, registry
+from asynclint.config import FIX_STYLES, Config, ConfigError, config_from_mapping
+from asynclint.engine import lint_bytes
+
+#: flake8 option name -> asynclint Config key (the ``[tool.asynclint]`` spelling). flake8 has its own
+#: select/ignore/per-file-ignores/exclude, so those keys have no plugin option.
+OPTIONS: dict[str, str] = {
+    "asynclint-extra-blocking-calls": "extra-blocking-calls",
+    "asynclint-fix-style": "fix-style",
+    "asynclint-target-version": "target-version",
+    "asynclint-async-decorators": "async-decorators",
+    "asynclint-thread-entrypoints": "thread-entrypoints",
+    "asynclint-lock-names": "lock-names",
+}
+
+_HELP = {
+    "asynclint-extra-blocking-calls": "comma-separated qualified names reported as blocking calls (ASL260), "
+    "each optionally followed by =REPLACEMENT naming the async alternative, e.g. "
+    "'mylib.fetch=mylib.afetch,legacy.Client.get'",
+    "asynclint-fix-style": f"thread wrapper the messages suggest: {' or '.join(FIX_STYLES)} (default: to-thread)",
+    "asynclint-target-version": "lowest Python the code runs on, e.g. py38 (below py39 messages suggest "
+    "run_in_executor; default: py310)",
+    "asynclint-async-decorators": "comma-separated decorators (qualified names) whose async def is exempt from ASL100",
+    "asynclint-thread-entrypoints": "comma-separated decorators or qualified function names that run a sync "
+    "function on a pool thread (ASL3xx)",
+    "asynclint-lock-names": "comma-separated qualified names of extra lock constructors or lock objects (ASL3xx)",
+}
+
+
+def _dest(option: str) -> str:
+    return option.replace("-", "_")
+
+
+def _parse_blocking_calls(entries: Sequence[str]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for entry in entries:
+        name, _, replacement = entry.partition("=")
+        if not name.strip():
+            raise ConfigError(f"--asynclint-extra-blocking-calls: empty name in {entry!r}")
+        out[name.strip()] = replacement.strip()
+    return out
+
+
+def config_from_options(options: Any) -> Config:
+    """The asynclint Config for flake8's parsed options: every rule on (flake8 selects), plus the
+    ``asynclint-*`` settings that were given."""
+    data: dict[str, object] = {"select": ["ASL"]}
+    for option, key in OPTIONS.items():
+        value = getattr(options, _dest(option), None)
+        if value is None or value == []:
+            continue
+        if key == "extra-blocking-calls":
+            value = _parse_blocking_calls(value)
+        data[key] = value
+    return config_from_mapping(data, Path.cwd(), "flake8 options")
+
+
+def _source_bytes(lines: Sequence[str]) -> bytes:
+    """The file's bytes as the engine would read them, rebuilt from flake8's decoded lines: encoded
+    with the file's own coding (a ``# -*- coding: latin-1 -*-`` cookie stays true)."""
+    text = "".join(lines)
+    head = "".join(lines[:2]).encode("utf-8", "surrogateescape")
+    try:
+        encoding, _ = tokenize.detect_encoding(io.BytesIO(head).readline)
+        codecs.lookup(encoding)
+        return text.encode(encoding)
+    except (SyntaxError, LookupError, UnicodeError):
+        return text.encode("utf-8", "surrogateescape")
+
+
+class AsyncLintChecker:
+    """flake8 entry point ``ASL``.
+
+    flake8 classifies plugins by their parameters, so ``tree`` is accepted but not used: the engine
+    parses the source once with libcst. Each finding is yielded unsuppressed; flake8 applies
+    ``# noqa``, ``--select``/``--ignore`` and ``--per-file-ignores`` itself.
+    """
+
+    name: ClassVar[str] = "asynclint"
+    version: ClassVar[str] = __version__
+    config: ClassVar[Config] = Config()
+
+    def __init__(self, tree: object, filename: str, lines: Sequence[str]) -> None:
+        self.filename = filename
+        self.lines = lines
+
+    @classmethod
+    def add_options(cls, manager: Any) -> None:
+        for option, help_text in _HELP.items():
+            kwargs: dict[str, Any] = {"default": None, "parse_from_config": True, "help": help_text}
+            if option == "asynclint-fix-style":
+                kwargs["metavar"] = "STYLE"
+            elif option == "asynclint-target-version":
+                kwargs["metavar"] = "VERSION"
+            else:
+                kwargs["comma_separated_list"] = True
+                kwargs["metavar"] = "NAMES"
+            manager.add_option(f"--{option}", **kwargs)
+
+    @classmethod
+    def parse_options(cls, options: Any) -> None:
+        try:
+            cls.config = config_from_options(options)
+        except ConfigError as exc:
+            from flake8.exceptions import ExecutionError
+
+            raise ExecutionError(f"asynclint: {exc}") from None
+
+    def run(self) -> Iterator[tuple[int, int, str, type[AsyncLintChecker]]]:
+        # flake8 runs tree plugins only on files Python's own parser accepted (otherwise it reports
+        # E999 itself), so ASL001 appears here only where libcst fails on code Python accepts.
+        result = lint_bytes(_source_bytes(self.lines), self.filename, self.config, registry.all_rules(), noqa=False)
+        if result.error is not None:
+            raise RuntimeError(f"asynclint: {self.filename}: {result.error}")
+        for finding in result.findings:
+            yield finding.line, finding.col - 1, f"{finding.code} {finding.message}", type(self)
