@@ -27,10 +27,21 @@ class Result:
     parsed: bool = False
 
 
-def syntax_error_finding(path: str, exc: Exception) -> Finding:
-    """ASL001 for a file that cannot be decoded or parsed, with the parser's message and position."""
+def syntax_error_finding(path: str, exc: Exception, source: bytes = b"") -> Finding:
+    """ASL001 for a file that cannot be decoded or parsed, with the parser's message and position.
+
+    Where CPython's own parser rejects the file too, its message and position are used: they are
+    the ones users know. libcst's are used for syntax this Python does not know."""
     line, col = 1, 1
     if isinstance(exc, cst.ParserSyntaxError):
+        try:
+            compile(source, path, "exec", dont_inherit=True, flags=0x400)  # ast.PyCF_ONLY_AST
+        except SyntaxError as native:
+            if native.lineno:
+                line, col = native.lineno, max(native.offset or 1, 1)
+                return Finding(path, line, col, line, col, registry.SYNTAX_ERROR_CODE, "syntax-error", f"SyntaxError: {native.msg}")
+        except (ValueError, UnicodeError):
+            pass
         line, col = exc.editor_line, exc.editor_column
         message = exc.message.strip().splitlines()[0] if exc.message.strip() else "invalid syntax"
         message = f"SyntaxError: {message}"
@@ -67,7 +78,7 @@ def lint_bytes(
         module = cst.parse_module(source)
     except Exception as exc:  # libcst raises ParserSyntaxError, UnicodeDecodeError, LookupError, ...
         if registry.is_enabled(registry.SYNTAX_ERROR_CODE, config) and registry.SYNTAX_ERROR_CODE not in ignored_here:
-            result.findings.append(syntax_error_finding(path, exc))
+            result.findings.append(syntax_error_finding(path, exc, source))
         return result
     result.parsed = True
     try:
