@@ -97,6 +97,10 @@ def run(argv: Sequence[str], out: TextIO, err: TextIO) -> int:
     if argv and argv[0] in ("rule", "rules") and not Path(argv[0]).exists():
         return _rules_command(argv, out)
     args = build_parser().parse_args(argv)
+    if args.output_format not in FORMATS:  # argparse checks choices for given options, not defaults
+        raise UsageError(
+            f"ASYNCLINT_OUTPUT_FORMAT: invalid choice {args.output_format!r} (choose from {', '.join(FORMATS)})"
+        )
     if args.diff and args.fix:
         # --diff wins: show what would change, write nothing (ruff does the same)
         args.fix = False

@@ -1,14 +1,19 @@
 """Rendering findings: text (default), concise, json, github (workflow commands) and sarif."""
 from __future__ import annotations
 
+import bisect
+import difflib
 import json
+import os
+import re
 from collections import Counter
 from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
 from typing import Callable, Sequence
 
 from asynclint import __version__
 from asynclint.engine import Result
-from asynclint.fixes import fix_edits
+from asynclint.fixes import apply_fixes
 from asynclint.rule import Finding, Safety
 
 FORMATS = ("text", "concise", "json", "github", "sarif")
@@ -93,6 +98,69 @@ def summary_line(report: Report) -> str:
     return " ".join(parts)
 
 
+@dataclass(frozen=True)
+class TextEdit:
+    """Replace the text from (line, col) up to, not including, (end_line, end_col) with ``content``.
+    Lines and columns are 1-based; columns count characters (code points); lines end at
+    ``\n``, ``\r\n`` or ``\r`` as Python's own tokenizer sees them."""
+
+    line: int
+    col: int
+    end_line: int
+    end_col: int
+    content: str
+
+
+_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")
+
+
+def source_lines(text: str) -> list[str]:
+    """``text`` split into lines that keep their line ending (unlike ``str.splitlines`` this does not
+    split at form feeds and other characters Python source treats as ordinary)."""
+    return _LINE.findall(text)
+
+
+def _position(starts: list[int], offset: int) -> tuple[int, int]:
+    index = bisect.bisect_right(starts, offset) - 1
+    return index + 1, offset - starts[index] + 1
+
+
+def text_edits(result: Result | None, finding: Finding) -> list[TextEdit]:
+    """The smallest text edits that turn the linted text into what ``finding``'s fix alone produces."""
+    if finding.fix is None or result is None or result.module is None:
+        return []
+    before = result.module.code
+    try:
+        after = apply_fixes(result.module, [finding.fix]).code
+    except Exception:  # a broken fix is reported by --fix; here it simply has no edits
+        return []
+    old, new = source_lines(before), source_lines(after)
+    starts = [0]
+    for line in old:
+        starts.append(starts[-1] + len(line))  # the last entry is the end of the text
+    new_starts = [0]
+    for line in new:
+        new_starts.append(new_starts[-1] + len(line))
+    edits: list[TextEdit] = []
+    matcher = difflib.SequenceMatcher(a=old, b=new, autojunk=False)
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if tag == "equal":
+            continue
+        start, end = starts[i1], starts[i2]
+        deleted, inserted = before[start:end], after[new_starts[j1] : new_starts[j2]]
+        # trim what the old and the new text share, so an edit shows only what changes
+        prefix = len(os.path.commonprefix([deleted, inserted]))
+        deleted, inserted, start = deleted[prefix:], inserted[prefix:], start + prefix
+        suffix = len(os.path.commonprefix([deleted[::-1], inserted[::-1]]))
+        if suffix:
+            deleted, inserted = deleted[:-suffix], inserted[:-suffix]
+        end = start + len(deleted)
+        line, col = _position(starts, start)
+        end_line, end_col = _position(starts, end)
+        edits.append(TextEdit(line, col, end_line, end_col, inserted))
+    return edits
+
+
 def finding_to_json(finding: Finding, result: Result | None) -> dict[str, object]:
     fix = finding.fix
     return {
@@ -109,17 +177,33 @@ def finding_to_json(finding: Finding, result: Result | None) -> dict[str, object
         else {
             "safety": fix.safety.value,
             "title": fix.title,
-            "edits": fix_edits(result, finding) if result is not None else [],
+            "edits": [
+                {
+                    "location": {"line": e.line, "column": e.col},
+                    "end_location": {"line": e.end_line, "column": e.end_col},
+                    "content": e.content,
+                }
+                for e in text_edits(result, finding)
+            ],
         },
     }
 
 
 def render_json(report: Report) -> str:
-    out = []
-    for result in report.results:
-        for finding in result.findings:
-            out.append(finding_to_json(finding, result))
-    return json.dumps(out, indent=2) + "\n"
+    out = [finding_to_json(finding, result) for result in report.results for finding in result.findings]
+    return json.dumps(out, indent=2, ensure_ascii=False) + "\n"
+
+
+def relative_path(path: str) -> str:
+    """``path`` with forward slashes, relative to the working folder when it lies inside it (what
+    GitHub annotations and SARIF expect: paths from the repository root, where CI runs)."""
+    pure = Path(path)
+    if pure.is_absolute():
+        try:
+            pure = pure.relative_to(Path.cwd())
+        except ValueError:
+            return pure.as_posix()
+    return PurePosixPath(pure.as_posix()).as_posix()
 
 
 def escape_data(value: str) -> str:
@@ -133,12 +217,13 @@ def escape_property(value: str) -> str:
 
 
 def render_github(report: Report) -> str:
+    """One ``::error`` workflow command per finding: GitHub shows it as an annotation on the line."""
     lines = []
     for f in report.findings:
         props = ",".join(
             f"{key}={escape_property(str(value))}"
             for key, value in (
-                ("file", f.path),
+                ("file", relative_path(f.path)),
                 ("line", f.line),
                 ("col", f.col),
                 ("endLine", f.end_line),
@@ -146,7 +231,7 @@ def render_github(report: Report) -> str:
                 ("title", f"asynclint ({f.code})"),
             )
         )
-        lines.append(f"::error {props}::{escape_data(f'{f.code} {f.message}')}")
+        lines.append(f"::error {props}::{escape_data(f.message)}")
     return "\n".join(lines) + ("\n" if lines else "")
 
 
