@@ -38,6 +38,9 @@ _HTTP = _b(
     "an async client (`httpx.AsyncClient`, `aiohttp`) or " + _THREAD,
     trio="an async client (`httpx.AsyncClient`) or " + _THREAD,
 )
+#: ``httpx.stream`` returns a context manager: the request happens when the block is entered, so
+#: running the call itself on a thread would not help
+_HTTP_STREAM = _b("ASL210", "", "`httpx.AsyncClient().stream(...)`")
 _RUN = _b(
     "ASL220",
     "thread",
@@ -59,7 +62,13 @@ _SHELL = _b(
     trio="`await trio.run_process(..., shell=True)`",
     anyio="`await anyio.run_process(...)`",
 )
-_WAIT = _b("ASL220", "", "`await process.wait()` on an `asyncio` subprocess or " + _THREAD)
+_WAIT = _b(
+    "ASL220",
+    "",
+    "`await process.wait()` on a process from `asyncio.create_subprocess_exec(...)`",
+    trio="`await trio.run_process(...)`",
+    anyio="`await process.wait()` on a process from `anyio.open_process(...)`",
+)
 _OPEN = _b(
     "ASL230",
     "",
@@ -67,26 +76,64 @@ _OPEN = _b(
     trio="`await trio.open_file(...)` or `trio.Path`",
     anyio="`await anyio.open_file(...)` or `anyio.Path`",
 )
-_FILE = _b("ASL230", "thread", _THREAD + " (or `anyio.Path` / `aiofiles`)", trio=_THREAD + " (or `trio.Path`)", anyio=_THREAD + " (or `anyio.Path`)")
+_FILE = _b(
+    "ASL230",
+    "thread",
+    _THREAD + " (or `anyio.Path` / `aiofiles`)",
+    trio=_THREAD + " (or `trio.Path`)",
+    anyio=_THREAD + " (or `anyio.Path`)",
+)
 _INPUT = _b("ASL240", "thread", _THREAD)
 _CLIENT = _b("ASL260", "thread", "an async driver or " + _THREAD)
 
 
-def _sync(name: str, asyncio_name: str, trio_name: str) -> Blocking:
-    return _b("ASL250", "", f"`{asyncio_name}`", trio=f"`{trio_name}`", anyio=f"`{trio_name.replace('trio.', 'anyio.')}`")
+def _sync(asyncio_name: str, trio_name: str, anyio_name: str) -> Blocking:
+    return _b("ASL250", "", asyncio_name, trio=trio_name, anyio=anyio_name)
 
+
+_LOCK = _sync("`asyncio.Lock` (`async with lock:`)", "`trio.Lock` (`async with lock:`)", "`anyio.Lock` (`async with lock:`)")
+_SEMAPHORE = _sync(
+    "`asyncio.Semaphore` (`async with sem:`)", "`trio.Semaphore` (`async with sem:`)", "`anyio.Semaphore` (`async with sem:`)"
+)
+_CONDITION = _sync(
+    "`asyncio.Condition` (`async with cond: await cond.wait()`)",
+    "`trio.Condition` (`async with cond: await cond.wait()`)",
+    "`anyio.Condition` (`async with cond: await cond.wait()`)",
+)
+_EVENT = _sync("`await asyncio.Event().wait()`", "`await trio.Event().wait()`", "`await anyio.Event().wait()`")
+_BARRIER = _sync("`asyncio.Barrier`", "`await trio.Event().wait()`", "`await anyio.Event().wait()`")
+_QUEUE = _sync(
+    "`asyncio.Queue` (`await queue.get()` / `await queue.put(item)`)",
+    "`trio.open_memory_channel` (`await receive_channel.receive()`)",
+    "`anyio.create_memory_object_stream` (`await receive_stream.receive()`)",
+)
+_FUTURE = _sync(
+    "`await asyncio.wrap_future(future)`",
+    "`await trio.to_thread.run_sync(future.result)`",
+    "`await anyio.to_thread.run_sync(future.result)`",
+)
+_JOIN = _sync(
+    "`await asyncio.to_thread(thread.join)`",
+    "`await trio.to_thread.run_sync(thread.join)`",
+    "`await anyio.to_thread.run_sync(thread.join)`",
+)
 
 _REQUESTS_VERBS = ("get", "post", "put", "patch", "delete", "head", "options", "request")
+_PATH_CLASSES = ("Path", "PosixPath", "WindowsPath")
+_PATH_IO = ("read_text", "read_bytes", "write_text", "write_bytes")
 
 #: functions (and methods named ``Class().method``) matched by exact qualified name
 CALLS: dict[str, Blocking] = {
     "time.sleep": _SLEEP,
+    # ASL210
     **{f"requests.{v}": _HTTP for v in _REQUESTS_VERBS},
     **{f"requests.api.{v}": _HTTP for v in _REQUESTS_VERBS},
-    **{f"httpx.{v}": _HTTP for v in (*_REQUESTS_VERBS, "stream")},
+    **{f"httpx.{v}": _HTTP for v in _REQUESTS_VERBS},
+    "httpx.stream": _HTTP_STREAM,
     "urllib.request.urlopen": _HTTP,
     "urllib.request.urlretrieve": _HTTP,
     "urllib3.request": _HTTP,
+    # ASL220
     **{f"subprocess.{f}": _RUN for f in ("run", "call", "check_call", "check_output", "getoutput", "getstatusoutput")},
     "subprocess.Popen": _SPAWN,
     "os.system": _SHELL,
@@ -95,17 +142,17 @@ CALLS: dict[str, Blocking] = {
     "os.posix_spawn": _SPAWN,
     "os.posix_spawnp": _SPAWN,
     **{f"os.{w}": _WAIT for w in ("wait", "wait3", "wait4", "waitpid", "waitid")},
+    # ASL230
     "builtins.open": _OPEN,
     "io.open": _OPEN,
     "os.fdopen": _OPEN,
     "codecs.open": _OPEN,
-    **{
-        f"pathlib.{cls}.{m}": _FILE
-        for cls in ("Path", "PosixPath", "WindowsPath")
-        for m in ("read_text", "read_bytes", "write_text", "write_bytes")
-    },
+    **{f"pathlib.{cls}.{m}": _FILE for cls in _PATH_CLASSES for m in _PATH_IO},
+    **{f"pathlib.{cls}.open": _OPEN for cls in _PATH_CLASSES},
     **{f"shutil.{f}": _FILE for f in ("copy", "copy2", "copyfile", "copyfileobj", "copytree", "move", "rmtree")},
+    # ASL240
     "builtins.input": _INPUT,
+    # ASL260
     "sqlite3.connect": _CLIENT,
     "psycopg2.connect": _CLIENT,
     "pymysql.connect": _CLIENT,
@@ -135,34 +182,57 @@ _MONGO_METHODS = frozenset(
      "list_database_names", "list_collection_names", "command", "server_info", "watch", "drop_database"}
 )
 _HTTP_METHODS = frozenset({*_REQUESTS_VERBS, "send"})
+_HTTP_CONNECTION = frozenset({"request", "getresponse", "connect", "send"})
+_URLLIB3_POOL = frozenset({"request", "urlopen", "request_encode_url", "request_encode_body"})
+_RESPONSE_READ = frozenset({"read", "readinto", "readline", "readlines"})
 
 
 @dataclass(frozen=True)
 class Methods:
     """Blocking methods of objects built by a constructor. ``hops``: the object may be reached
-    through attributes and subscripts (``client.db.users.find``), not only through calls."""
+    through attributes and subscripts (``client.db.users.find``), not only through calls.
+    ``special`` gives some methods their own entry (``Path.open`` has no fix)."""
 
     blocking: Blocking
     methods: frozenset[str]
     hops: bool = False
+    special: tuple[tuple[str, Blocking], ...] = ()
+
+    def entry(self, method: str) -> Blocking:
+        for name, blocking in self.special:
+            if name == method:
+                return blocking
+        return self.blocking
 
 
-_SYNC_LOCK = _sync("lock", "asyncio.Lock", "trio.Lock")
+_PATH = Methods(_FILE, frozenset({*_PATH_IO, "open"}), hops=True, special=(("open", _OPEN),))
+_QUEUE_METHODS = Methods(_QUEUE, frozenset({"get", "put", "join"}))
+_FUTURE_METHODS = Methods(_FUTURE, frozenset({"result", "exception"}))
+
 #: constructor -> its objects' blocking methods
 METHODS: dict[str, Methods] = {
+    # ASL210
     "requests.Session": Methods(_HTTP, _HTTP_METHODS),
     "requests.session": Methods(_HTTP, _HTTP_METHODS),
     "requests.sessions.Session": Methods(_HTTP, _HTTP_METHODS),
-    "httpx.Client": Methods(_HTTP, frozenset({*_HTTP_METHODS, "stream"})),
-    "http.client.HTTPConnection": Methods(_HTTP, frozenset({"request", "getresponse", "connect", "send"})),
-    "http.client.HTTPSConnection": Methods(_HTTP, frozenset({"request", "getresponse", "connect", "send"})),
-    "urllib3.PoolManager": Methods(_HTTP, frozenset({"request", "urlopen", "request_encode_url", "request_encode_body"})),
-    "urllib3.HTTPConnectionPool": Methods(_HTTP, frozenset({"request", "urlopen"})),
-    "urllib3.HTTPSConnectionPool": Methods(_HTTP, frozenset({"request", "urlopen"})),
-    "urllib3.connection_from_url": Methods(_HTTP, frozenset({"request", "urlopen"})),
-    "pathlib.Path": Methods(_FILE, frozenset({"read_text", "read_bytes", "write_text", "write_bytes"})),
-    "pathlib.PosixPath": Methods(_FILE, frozenset({"read_text", "read_bytes", "write_text", "write_bytes"})),
-    "pathlib.WindowsPath": Methods(_FILE, frozenset({"read_text", "read_bytes", "write_text", "write_bytes"})),
+    "httpx.Client": Methods(_HTTP, frozenset({*_HTTP_METHODS, "stream"}), special=(("stream", _HTTP_STREAM),)),
+    "http.client.HTTPConnection": Methods(_HTTP, _HTTP_CONNECTION),
+    "http.client.HTTPSConnection": Methods(_HTTP, _HTTP_CONNECTION),
+    "http.client.HTTPConnection().getresponse": Methods(_HTTP, _RESPONSE_READ),
+    "http.client.HTTPSConnection().getresponse": Methods(_HTTP, _RESPONSE_READ),
+    "urllib.request.build_opener": Methods(_HTTP, frozenset({"open"})),
+    "urllib.request.OpenerDirector": Methods(_HTTP, frozenset({"open"})),
+    "urllib3.PoolManager": Methods(_HTTP, _URLLIB3_POOL),
+    "urllib3.ProxyManager": Methods(_HTTP, _URLLIB3_POOL),
+    "urllib3.HTTPConnectionPool": Methods(_HTTP, _URLLIB3_POOL),
+    "urllib3.HTTPSConnectionPool": Methods(_HTTP, _URLLIB3_POOL),
+    "urllib3.connection_from_url": Methods(_HTTP, _URLLIB3_POOL),
+    # ASL220: a Popen object's waits
+    "subprocess.Popen": Methods(_WAIT, frozenset({"wait", "communicate"})),
+    # ASL230
+    **{f"pathlib.{cls}": _PATH for cls in _PATH_CLASSES},
+    **{f"pathlib.{cls}.{ctor}": _PATH for cls in _PATH_CLASSES for ctor in ("cwd", "home")},
+    # ASL260
     "sqlite3.connect": Methods(_CLIENT, _DB_METHODS),
     "psycopg2.connect": Methods(_CLIENT, _DB_METHODS),
     "pymysql.connect": Methods(_CLIENT, _DB_METHODS),
@@ -171,28 +241,31 @@ METHODS: dict[str, Methods] = {
     "socket.socket": Methods(_CLIENT, _SOCKET_METHODS),
     "redis.Redis": Methods(_CLIENT, _REDIS_METHODS),
     "redis.StrictRedis": Methods(_CLIENT, _REDIS_METHODS),
+    "redis.client.Redis": Methods(_CLIENT, _REDIS_METHODS),
     "redis.Redis.from_url": Methods(_CLIENT, _REDIS_METHODS),
+    "redis.StrictRedis.from_url": Methods(_CLIENT, _REDIS_METHODS),
     "redis.from_url": Methods(_CLIENT, _REDIS_METHODS),
     "pymongo.MongoClient": Methods(_CLIENT, _MONGO_METHODS, hops=True),
-    "threading.Lock": Methods(_SYNC_LOCK, frozenset({"acquire"})),
-    "threading.RLock": Methods(_SYNC_LOCK, frozenset({"acquire"})),
-    "threading.Semaphore": Methods(_sync("semaphore", "asyncio.Semaphore", "trio.Semaphore"), frozenset({"acquire"})),
-    "threading.BoundedSemaphore": Methods(_sync("semaphore", "asyncio.BoundedSemaphore", "trio.Semaphore"), frozenset({"acquire"})),
-    "threading.Condition": Methods(_sync("condition", "asyncio.Condition", "trio.Condition"), frozenset({"acquire", "wait", "wait_for"})),
-    "threading.Event": Methods(_sync("event", "asyncio.Event", "trio.Event"), frozenset({"wait"})),
-    "threading.Barrier": Methods(_sync("barrier", "asyncio.Barrier", "trio.Event"), frozenset({"wait"})),
-    "threading.Thread": Methods(_sync("thread", "await asyncio.to_thread(...)", "trio.to_thread.run_sync"), frozenset({"join"})),
-    **{
-        f"queue.{q}": Methods(_sync("queue", "asyncio.Queue", "trio.open_memory_channel"), frozenset({"get", "put"}))
-        for q in ("Queue", "LifoQueue", "PriorityQueue", "SimpleQueue")
-    },
-    "concurrent.futures.Future": Methods(_sync("future", "await asyncio.wrap_future(future)", "trio.to_thread.run_sync"), frozenset({"result", "exception"})),
-    "concurrent.futures.ThreadPoolExecutor().submit": Methods(
-        _sync("future", "await asyncio.wrap_future(future)", "trio.to_thread.run_sync"), frozenset({"result", "exception"})
-    ),
-    "concurrent.futures.ProcessPoolExecutor().submit": Methods(
-        _sync("future", "await asyncio.wrap_future(future)", "trio.to_thread.run_sync"), frozenset({"result", "exception"})
-    ),
+    "pymongo.mongo_client.MongoClient": Methods(_CLIENT, _MONGO_METHODS, hops=True),
+    # ASL250
+    "threading.Lock": Methods(_LOCK, frozenset({"acquire"})),
+    "threading.RLock": Methods(_LOCK, frozenset({"acquire"})),
+    "threading.Semaphore": Methods(_SEMAPHORE, frozenset({"acquire"})),
+    "threading.BoundedSemaphore": Methods(_SEMAPHORE, frozenset({"acquire"})),
+    "threading.Condition": Methods(_CONDITION, frozenset({"acquire", "wait", "wait_for"})),
+    "threading.Event": Methods(_EVENT, frozenset({"wait"})),
+    "threading.Barrier": Methods(_BARRIER, frozenset({"wait"})),
+    "threading.Thread": Methods(_JOIN, frozenset({"join"})),
+    "threading.Timer": Methods(_JOIN, frozenset({"join"})),
+    **{f"queue.{q}": _QUEUE_METHODS for q in ("Queue", "LifoQueue", "PriorityQueue")},
+    # a SimpleQueue is unbounded: put() never blocks
+    "queue.SimpleQueue": Methods(_QUEUE, frozenset({"get"})),
+    "concurrent.futures.Future": _FUTURE_METHODS,
+    "concurrent.futures.ThreadPoolExecutor().submit": _FUTURE_METHODS,
+    "concurrent.futures.ProcessPoolExecutor().submit": _FUTURE_METHODS,
+    "concurrent.futures.Executor().submit": _FUTURE_METHODS,
+    # a concurrent future whose coroutine runs on this very loop: result() here deadlocks
+    "asyncio.run_coroutine_threadsafe": _FUTURE_METHODS,
 }
 
 #: constructors whose objects block in ``with obj:`` (ASL250)
@@ -210,54 +283,83 @@ def classify_name(name: str, extra: dict[str, str] | None = None) -> tuple[Block
         return entry, name.removeprefix("builtins.")
     if extra and name in extra:
         return Blocking("ASL260", "thread", {lib: f"`{extra[name]}`" for lib in ("asyncio", "trio", "anyio")}), name
-    # longest constructor prefix first: "concurrent.futures.ThreadPoolExecutor().submit" before others
-    for ctor, spec in _methods_by_length():
-        if not name.startswith(ctor + "()"):
-            continue
-        rest = name[len(ctor):]
-        method = rest.rsplit(".", 1)[-1]
-        if method not in spec.methods:
-            continue
-        if not spec.hops and _DIRECT_CHAIN.match(rest) is None:
-            continue
-        if ".pipeline()" in rest and method != "execute":
-            continue  # redis pipelines buffer commands; only execute() does I/O
-        return spec.blocking, f"{ctor}(...).{method}"
+    # a method of a constructed object: try each ``ctor()`` prefix, longest first, so that
+    # "concurrent.futures.ThreadPoolExecutor().submit().result" finds the submit() entry
+    end = name.rfind("()")
+    while end > 0:
+        spec = METHODS.get(name[:end])
+        if spec is not None:
+            found = _method_entry(name, end, spec)
+            if found is not None:
+                return found
+        end = name.rfind("()", 0, end)
     return None
 
 
-_SORTED: list[tuple[str, Methods]] = []
+def _method_entry(name: str, end: int, spec: Methods) -> tuple[Blocking, str] | None:
+    rest = name[end:]
+    method = rest.rsplit(".", 1)[-1]
+    if method not in spec.methods:
+        return None
+    if not spec.hops and _DIRECT_CHAIN.match(rest) is None:
+        return None
+    if ".pipeline()" in rest and method != "execute":
+        return None  # redis pipelines buffer commands; only execute() does I/O
+    shown = name.replace("()", "(...)").replace("[]", "[...]")
+    return spec.entry(method), shown
 
 
-def _methods_by_length() -> list[tuple[str, Methods]]:
-    if not _SORTED:
-        _SORTED.extend(sorted(METHODS.items(), key=lambda kv: -len(kv[0])))
-    return _SORTED
+#: ASL250 methods: position of the ``block``/``blocking`` flag and of the timeout among the
+#: positional arguments (None: the method has no such argument)
+_FLAG_AND_TIMEOUT: dict[str, tuple[int | None, int | None]] = {
+    "acquire": (0, 1),
+    "get": (0, 1),
+    "put": (1, 2),
+    "wait": (None, 0),
+    "wait_for": (None, 1),
+    "join": (None, 0),
+    "result": (None, 0),
+    "exception": (None, 0),
+}
 
 
-_NONBLOCKING_FALSE = ("False", "0")
+def _is_false(value: cst.BaseExpression) -> bool:
+    return (isinstance(value, cst.Name) and value.value == "False") or (
+        isinstance(value, cst.Integer) and value.value == "0"
+    )
+
+
+def _is_zero(value: cst.BaseExpression) -> bool:
+    if isinstance(value, (cst.Integer, cst.Float)):
+        try:
+            return float(value.value.replace("_", "")) == 0
+        except ValueError:
+            return False
+    return False
 
 
 def _is_nonblocking_form(call: cst.Call, shown: str) -> bool:
     """``queue.get(False)``, ``q.put(x, block=False)``, ``lock.acquire(blocking=False)``,
-    ``acquire(timeout=0)``: the non-blocking forms of blocking primitives."""
-    method = shown.rsplit(".", 1)[-1]
-    if method not in ("get", "put", "acquire") or not any(q in shown for q in ("queue.", "threading.")):
+    ``event.wait(0)``, ``future.result(timeout=0)``: the forms of blocking primitives that return
+    at once instead of waiting."""
+    positions = _FLAG_AND_TIMEOUT.get(shown.rsplit(".", 1)[-1])
+    if positions is None:
         return False
-    positional_index = {"get": 0, "put": 1, "acquire": 0}[method]
-    positional = [a for a in call.args if a.keyword is None and not a.star]
+    flag_at, timeout_at = positions
+    positional = []
     for arg in call.args:
-        if arg.keyword is not None and arg.keyword.value in ("block", "blocking"):
-            return isinstance(arg.value, cst.Name) and arg.value.value in _NONBLOCKING_FALSE or (
-                isinstance(arg.value, cst.Integer) and arg.value.value == "0"
-            )
-        if arg.keyword is not None and arg.keyword.value == "timeout":
-            if isinstance(arg.value, (cst.Integer, cst.Float)) and float(arg.value.value) == 0:
+        if arg.star:
+            return False  # unknown arguments: assume the blocking form
+        if arg.keyword is None:
+            positional.append(arg.value)
+        elif arg.keyword.value in ("block", "blocking") and flag_at is not None:
+            if _is_false(arg.value):
                 return True
-    if len(positional) > positional_index:
-        value = positional[positional_index].value
-        return (isinstance(value, cst.Name) and value.value == "False") or (isinstance(value, cst.Integer) and value.value == "0")
-    return False
+        elif arg.keyword.value == "timeout" and _is_zero(arg.value):
+            return True
+    if flag_at is not None and len(positional) > flag_at and _is_false(positional[flag_at]):
+        return True
+    return timeout_at is not None and len(positional) > timeout_at and _is_zero(positional[timeout_at])
 
 
 def to_thread_name(lib: str) -> str:
@@ -272,7 +374,7 @@ class BlockingCallRule(Rule):
     called (``asyncio.to_thread(time.sleep, 1)``), are never flagged: they are not calls here.
     """
 
-    message = "`{call}(...)` blocks the event loop; use {instead}"
+    message = "`{call}` blocks the event loop; use {instead}"
 
     def visit_Call(self, node: cst.Call) -> None:
         ctx = self.ctx
@@ -284,7 +386,7 @@ class BlockingCallRule(Rule):
         entry, shown = match
         lib = ctx.library
         instead = entry.instead[lib].replace("{to_thread}", to_thread_name(lib))
-        self.report(node, fix=self.build_fix(node, entry), call=shown, instead=instead)
+        self.report(node, fix=self.build_fix(node, entry), call=f"{shown}(...)", instead=instead)
 
     def build_fix(self, node: cst.Call, entry: Blocking) -> Fix | None:
         ctx = self.ctx
@@ -317,3 +419,15 @@ def _classify_call(ctx: Context, node: cst.Call) -> tuple[Blocking, str] | None:
     return cache[key]
 
 
+
+
+def lock_in_with(ctx: Context, expr: cst.BaseExpression) -> tuple[Blocking, str] | None:
+    """The lock entry for ``with expr:`` when ``expr`` is a lock object built elsewhere in the
+    module or function (a lock built right in the ``with`` cannot be held by anyone else)."""
+    if isinstance(expr, cst.Call):
+        return None
+    for name in sorted(ctx.instance_names(expr)):
+        ctor = name[:-2] if name.endswith("()") else ""
+        if ctor in LOCK_CONSTRUCTORS:
+            return METHODS[ctor].blocking, f"{ctor}(...)"
+    return None
