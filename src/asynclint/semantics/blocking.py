@@ -84,7 +84,18 @@ _FILE = _b(
     anyio=_THREAD + " (or `anyio.Path`)",
 )
 _INPUT = _b("ASL240", "thread", _THREAD)
-_CLIENT = _b("ASL260", "thread", "an async driver or " + _THREAD)
+_SQLITE = _b("ASL260", "thread", "`aiosqlite` or " + _THREAD)
+_POSTGRES = _b("ASL260", "thread", "`asyncpg` or `psycopg.AsyncConnection` or " + _THREAD)
+_MYSQL = _b("ASL260", "thread", "`aiomysql` or " + _THREAD)
+_REDIS = _b("ASL260", "thread", "`redis.asyncio.Redis` or " + _THREAD)
+_MONGO = _b("ASL260", "thread", "`motor` (`AsyncIOMotorClient`) or " + _THREAD, trio=_THREAD, anyio=_THREAD)
+_SOCKET = _b(
+    "ASL260",
+    "thread",
+    "`await asyncio.open_connection(...)` or " + _THREAD,
+    trio="`await trio.open_tcp_stream(...)` or " + _THREAD,
+    anyio="`await anyio.connect_tcp(...)` or " + _THREAD,
+)
 
 
 def _sync(asyncio_name: str, trio_name: str, anyio_name: str) -> Blocking:
@@ -153,11 +164,11 @@ CALLS: dict[str, Blocking] = {
     # ASL240
     "builtins.input": _INPUT,
     # ASL260
-    "sqlite3.connect": _CLIENT,
-    "psycopg2.connect": _CLIENT,
-    "pymysql.connect": _CLIENT,
-    "MySQLdb.connect": _CLIENT,
-    "socket.create_connection": _CLIENT,
+    "sqlite3.connect": _SQLITE,
+    "psycopg2.connect": _POSTGRES,
+    "pymysql.connect": _MYSQL,
+    "MySQLdb.connect": _MYSQL,
+    "socket.create_connection": _SOCKET,
 }
 
 _DB_METHODS = frozenset(
@@ -233,20 +244,25 @@ METHODS: dict[str, Methods] = {
     **{f"pathlib.{cls}": _PATH for cls in _PATH_CLASSES},
     **{f"pathlib.{cls}.{ctor}": _PATH for cls in _PATH_CLASSES for ctor in ("cwd", "home")},
     # ASL260
-    "sqlite3.connect": Methods(_CLIENT, _DB_METHODS),
-    "psycopg2.connect": Methods(_CLIENT, _DB_METHODS),
-    "pymysql.connect": Methods(_CLIENT, _DB_METHODS),
-    "MySQLdb.connect": Methods(_CLIENT, _DB_METHODS),
-    "socket.create_connection": Methods(_CLIENT, _SOCKET_METHODS),
-    "socket.socket": Methods(_CLIENT, _SOCKET_METHODS),
-    "redis.Redis": Methods(_CLIENT, _REDIS_METHODS),
-    "redis.StrictRedis": Methods(_CLIENT, _REDIS_METHODS),
-    "redis.client.Redis": Methods(_CLIENT, _REDIS_METHODS),
-    "redis.Redis.from_url": Methods(_CLIENT, _REDIS_METHODS),
-    "redis.StrictRedis.from_url": Methods(_CLIENT, _REDIS_METHODS),
-    "redis.from_url": Methods(_CLIENT, _REDIS_METHODS),
-    "pymongo.MongoClient": Methods(_CLIENT, _MONGO_METHODS, hops=True),
-    "pymongo.mongo_client.MongoClient": Methods(_CLIENT, _MONGO_METHODS, hops=True),
+    "sqlite3.connect": Methods(_SQLITE, _DB_METHODS),
+    "psycopg2.connect": Methods(_POSTGRES, _DB_METHODS),
+    "pymysql.connect": Methods(_MYSQL, _DB_METHODS),
+    "MySQLdb.connect": Methods(_MYSQL, _DB_METHODS),
+    "socket.create_connection": Methods(_SOCKET, _SOCKET_METHODS),
+    "socket.socket": Methods(_SOCKET, _SOCKET_METHODS),
+    **{
+        ctor: Methods(_REDIS, _REDIS_METHODS)
+        for ctor in (
+            "redis.Redis",
+            "redis.StrictRedis",
+            "redis.client.Redis",
+            "redis.Redis.from_url",
+            "redis.StrictRedis.from_url",
+            "redis.from_url",
+        )
+    },
+    "pymongo.MongoClient": Methods(_MONGO, _MONGO_METHODS, hops=True),
+    "pymongo.mongo_client.MongoClient": Methods(_MONGO, _MONGO_METHODS, hops=True),
     # ASL250
     "threading.Lock": Methods(_LOCK, frozenset({"acquire"})),
     "threading.RLock": Methods(_LOCK, frozenset({"acquire"})),
@@ -282,7 +298,8 @@ def classify_name(name: str, extra: dict[str, str] | None = None) -> tuple[Block
     if entry is not None:
         return entry, name.removeprefix("builtins.")
     if extra and name in extra:
-        return Blocking("ASL260", "thread", {lib: f"`{extra[name]}`" for lib in ("asyncio", "trio", "anyio")}), name
+        instead = {lib: f"`{extra[name]}`" for lib in ("asyncio", "trio", "anyio")}
+        return Blocking("ASL260", "thread", instead), name.replace("()", "(...)")
     # a method of a constructed object: try each ``ctor()`` prefix, longest first, so that
     # "concurrent.futures.ThreadPoolExecutor().submit().result" finds the submit() entry
     end = name.rfind("()")
