@@ -189,11 +189,13 @@ class AsyncWithoutAwait(Rule):
                     Safety.UNSAFE,
                     [(func, func.with_changes(asynchronous=None))],
                 )
-            if registration is not None and registration.framework in _POOLED_FRAMEWORKS:
+            if registration is not None and registration.framework in _POOLED_FRAMEWORKS and not _websocket(registration):
                 advice = (
                     f"make it a plain `def` so {registration.framework} runs it on its thread pool "
                     "instead of the event loop, or `await` the async work it should do"
                 )
+            elif registration is not None and _websocket(registration):
+                advice = "`await` the async work it should do (a websocket endpoint must stay `async`)"
             else:
                 advice = "make it a plain `def` (and drop the `await` at its call sites), or `await` the async work it should do"
             self.report(func.name, fix=fix, name=func.name.value, advice=advice)
@@ -204,7 +206,7 @@ class AsyncWithoutAwait(Rule):
         assert registration is not None
         if registration.framework not in _POOLED_FRAMEWORKS or not candidate.only_registrations:
             return False
-        if registration.how.endswith((".websocket", ".websocket_route")):
+        if _websocket(registration):
             return False  # websocket endpoints must be coroutines
         return id(candidate.func) not in self._called
 
@@ -225,6 +227,10 @@ class AsyncWithoutAwait(Rule):
                 if "builtins.object" not in ctx.qualified_names(base.value):
                     return True
         return False
+
+
+def _websocket(registration: Registration) -> bool:
+    return registration.how.endswith((".websocket", ".websocket_route"))
 
 
 def _is_stub(rule: Rule, node: cst.FunctionDef) -> bool:

@@ -103,7 +103,8 @@ class UnawaitedCoroutine(Rule):
         fix = None
         if rewrite.can_await_here(ctx):
             fix = Fix("Add `await`", Safety.SAFE, [(node, rewrite.awaited(ctx, node, node))], adds_await=True)
-        self.report(node, fix=fix, call=shown, instead=_INSTEAD[ctx.library])
+        library = shown.split(".", 1)[0]
+        self.report(node, fix=fix, call=shown, instead=_INSTEAD.get(library, _INSTEAD[ctx.library]))
 
     def _coroutine_name(self, call: cst.Call) -> str | None:
         func = call.func
