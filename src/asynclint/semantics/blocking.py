@@ -156,6 +156,7 @@ CALLS: dict[str, Blocking] = {
     # ASL230
     "builtins.open": _OPEN,
     "io.open": _OPEN,
+    "io.open_code": _OPEN,
     "os.fdopen": _OPEN,
     "codecs.open": _OPEN,
     **{f"pathlib.{cls}.{m}": _FILE for cls in _PATH_CLASSES for m in _PATH_IO},

@@ -1,0 +1,152 @@
+"""Unit tests of the ASL2xx tables: which callee name belongs to which code, and the messages."""
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+
+from asynclint.config import Config
+from asynclint.engine import lint_bytes
+from asynclint.semantics.blocking import classify_name
+
+
+@pytest.mark.parametrize(
+    ("name", "code", "shown", "fixable"),
+    [
+        ("requests.get", "ASL210", "requests.get", True),
+        ("requests.Session().get", "ASL210", "requests.Session(...).get", True),
+        ("httpx.stream", "ASL210", "httpx.stream", False),
+        ("httpx.Client().stream", "ASL210", "httpx.Client(...).stream", False),
+        ("http.client.HTTPConnection().getresponse().read", "ASL210", "http.client.HTTPConnection(...).getresponse(...).read", True),
+        ("subprocess.check_output", "ASL220", "subprocess.check_output", True),
+        ("subprocess.Popen", "ASL220", "subprocess.Popen", False),
+        ("subprocess.Popen().communicate", "ASL220", "subprocess.Popen(...).communicate", False),
+        ("os.posix_spawnp", "ASL220", "os.posix_spawnp", False),
+        ("builtins.open", "ASL230", "open", False),
+        ("pathlib.Path().open", "ASL230", "pathlib.Path(...).open", False),
+        ("pathlib.Path().read_text", "ASL230", "pathlib.Path(...).read_text", True),
+        ("pathlib.Path.cwd().write_bytes", "ASL230", "pathlib.Path.cwd(...).write_bytes", True),
+        ("shutil.rmtree", "ASL230", "shutil.rmtree", True),
+        ("builtins.input", "ASL240", "input", True),
+        ("threading.Lock().acquire", "ASL250", "threading.Lock(...).acquire", False),
+        ("concurrent.futures.ThreadPoolExecutor().submit().result", "ASL250",
+         "concurrent.futures.ThreadPoolExecutor(...).submit(...).result", False),
+        ("queue.Queue().join", "ASL250", "queue.Queue(...).join", False),
+        ("sqlite3.connect().cursor().fetchall", "ASL260", "sqlite3.connect(...).cursor(...).fetchall", True),
+        ("redis.Redis().pipeline().execute", "ASL260", "redis.Redis(...).pipeline(...).execute", True),
+        ("pymongo.MongoClient()[][].find_one", "ASL260", "pymongo.MongoClient(...)[...][...].find_one", True),
+    ],
+)
+def test_classify_name(name: str, code: str, shown: str, fixable: bool) -> None:
+    found = classify_name(name)
+    assert found is not None
+    entry, got_shown = found
+    assert (entry.code, got_shown, bool(entry.fix)) == (code, shown, fixable)
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "redis.Redis",  # connects lazily
+        "pymongo.MongoClient",
+        "requests.Session",
+        "redis.Redis().pipeline().set",  # buffered until execute()
+        "queue.SimpleQueue().put",  # unbounded: never blocks
+        "sqlite3.connect().close",
+        "requests.Session().get().json",
+        "pathlib.Path().exists",
+        "threading.Lock().release",
+    ],
+)
+def test_not_blocking(name: str) -> None:
+    assert classify_name(name) is None
+
+
+def test_configured_call() -> None:
+    found = classify_name("mylib.Client().query", {"mylib.Client().query": "mylib.AsyncClient().query"})
+    assert found is not None
+    assert (found[0].code, found[0].fix, found[1], found[0].instead["asyncio"]) == (
+        "ASL260", "thread", "mylib.Client(...).query", "`mylib.AsyncClient().query`"
+    )
+
+
+def _messages(source: str, select: str) -> list[tuple[int, str]]:
+    result = lint_bytes(textwrap.dedent(source).encode(), "t.py", Config(select=[select]))
+    assert result.error is None
+    return [(f.line, f.message) for f in result.findings]
+
+
+@pytest.mark.parametrize(
+    ("library", "replacement"),
+    [
+        ("asyncio", "an async client (`httpx.AsyncClient`, `aiohttp`) or `await asyncio.to_thread(...)`"),
+        ("trio", "an async client (`httpx.AsyncClient`) or `await trio.to_thread.run_sync(...)`"),
+        ("anyio", "an async client (`httpx.AsyncClient`, `aiohttp`) or `await anyio.to_thread.run_sync(...)`"),
+    ],
+)
+def test_message_names_the_library_replacement(library: str, replacement: str) -> None:
+    source = f"""
+    import {library}
+    import requests as rq
+
+    async def f(url):
+        rq.get(url)
+    """
+    assert _messages(source, "ASL210") == [(6, f"`requests.get(...)` blocks the event loop; use {replacement}")]
+
+
+def test_sync_primitive_messages() -> None:
+    source = """
+    import threading
+    import trio
+
+    lock = threading.Lock()
+
+    async def f():
+        with lock:
+            pass
+        lock.acquire()
+    """
+    assert _messages(source, "ASL250") == [
+        (8, "`with threading.Lock(...):` blocks the event loop; use `trio.Lock` (`async with lock:`)"),
+        (10, "`threading.Lock(...).acquire(...)` blocks the event loop; use `trio.Lock` (`async with lock:`)"),
+    ]
+
+
+def test_subprocess_messages() -> None:
+    source = """
+    import os
+    import subprocess
+
+    async def f(cmd):
+        subprocess.Popen(cmd)
+        os.system(cmd)
+    """
+    assert _messages(source, "ASL220") == [
+        (6, "`subprocess.Popen(...)` blocks the event loop; use `await asyncio.create_subprocess_exec(...)`"),
+        (7, "`os.system(...)` blocks the event loop; use `await asyncio.create_subprocess_shell(...)`"),
+    ]
+
+
+def test_open_message() -> None:
+    source = """
+    async def f(path):
+        with open(path) as fh:
+            return fh.read()
+    """
+    assert _messages(source, "ASL230") == [
+        (3, "`open(...)` blocks the event loop; use `aiofiles.open(...)`, `anyio.Path`, or "
+            "`await asyncio.to_thread(...)` around the whole file operation"),
+    ]
+
+
+def test_connection_from_a_thread_is_still_a_connection() -> None:
+    source = """
+    import asyncio
+    import sqlite3
+
+    async def f(path):
+        conn = await asyncio.to_thread(sqlite3.connect, path)
+        conn.execute("select 1")
+    """
+    assert [line for line, _ in _messages(source, "ASL260")] == [7]
