@@ -162,8 +162,13 @@ class Context:
         return self.expr_names(call.func)
 
     def expr_names(self, expr: cst.BaseExpression, depth: int = 0) -> set[str]:
+        if depth > _MAX_CHAIN:
+            return set()
+        if isinstance(expr, cst.Attribute) and _crosses_call(expr.value):
+            # libcst names ``requests.Session().get`` "requests.Session.get": keep the call visible
+            return {f"{base}.{expr.attr.value}" for base in self.instance_names(expr.value, depth + 1)}
         names = self.qualified_names(expr)
-        if names or depth > _MAX_CHAIN:
+        if names:
             return names
         if isinstance(expr, cst.Attribute):
             return {f"{base}.{expr.attr.value}" for base in self.instance_names(expr.value, depth + 1)}
@@ -186,6 +191,16 @@ class Context:
             return {f"{base}.{expr.attr.value}" for base in self.instance_names(expr.value, depth + 1)}
         if isinstance(expr, cst.Subscript):
             return {f"{base}[]" for base in self.instance_names(expr.value, depth + 1)}
+        if isinstance(expr, cst.BinaryOperation) and isinstance(expr.operator, cst.Divide):
+            return self.instance_names(expr.left, depth + 1)  # ``Path(p) / "name"`` is a path too
+        if isinstance(expr, cst.Await) and isinstance(expr.expression, cst.Call):
+            # ``await asyncio.to_thread(sqlite3.connect, p)`` is a connection like ``sqlite3.connect(p)``
+            inner = expr.expression
+            if inner.args and self.qualified_names(inner.func) & _THREAD_RUNNERS:
+                target = inner.args[0].value
+                if isinstance(target, cst.Call) and self.qualified_names(target.func) & {"functools.partial"} and target.args:
+                    target = target.args[0].value
+                return {f"{n}()" for n in self.expr_names(target, depth + 1)}
         return set()
 
     def bound_values(self, name: cst.Name) -> list[cst.BaseExpression]:
@@ -241,6 +256,17 @@ class Context:
     # -- reporting -------------------------------------------------------------------------
     def add_finding(self, rule: Rule, node: cst.CSTNode, message: str, fix: Fix | None) -> None:
         self.findings.append(PendingFinding(rule, node, message, fix))
+
+
+_THREAD_RUNNERS = frozenset({"asyncio.to_thread", "trio.to_thread.run_sync", "anyio.to_thread.run_sync"})
+
+
+def _crosses_call(expr: cst.BaseExpression) -> bool:
+    """True when an attribute chain does not start from a plain name (``a.b().c``, ``(p / "x").c``):
+    libcst's qualified name drops the calls there, or names something else entirely."""
+    while isinstance(expr, cst.Attribute):
+        expr = expr.value
+    return not isinstance(expr, cst.Name)
 
 
 def _module_imports(module: cst.Module) -> dict[str, str]:
