@@ -6,7 +6,11 @@ from dataclasses import dataclass
 import libcst as cst
 
 from asynclint.rule import Example, Fix, Rule, Safety
-from asynclint.semantics.frameworks import Registration, decorator_registration, handler_registration
+from asynclint.semantics.frameworks import (
+    Registration,
+    decorator_registration,
+    handler_registration,
+)
 
 #: decorators whose ``async def`` must stay ``async`` whatever its body does
 _EXEMPT_DECORATORS = frozenset(

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import libcst as cst
-from libcst.metadata import Scope
+from libcst.metadata import Assignment, Scope
 
 from asynclint.rule import Example, Fix, Rule, Safety
 from asynclint.semantics import Context
@@ -125,7 +125,7 @@ class DanglingTask(Rule):
             return
         names = ctx.callee_names(node) & TASK_FACTORIES
         if names:
-            shown = sorted(names)[0]
+            shown = min(names)
             if "()" in shown:
                 shown = "loop.create_task"
         elif self._is_loop_method(node):
@@ -140,9 +140,12 @@ class DanglingTask(Rule):
         if not (isinstance(func, cst.Attribute) and func.attr.value == "create_task" and isinstance(func.value, cst.Name)):
             return False
         for definition in self.ctx.definitions(func.value):
-            if isinstance(definition, cst.Param) and definition.annotation is not None:
-                if self.ctx.qualified_names(definition.annotation.annotation) & LOOP_TYPES:
-                    return True
+            if (
+                isinstance(definition, cst.Param)
+                and definition.annotation is not None
+                and self.ctx.qualified_names(definition.annotation.annotation) & LOOP_TYPES
+            ):
+                return True
         return False
 
     def _fix(self, call: cst.Call) -> Fix | None:
@@ -156,8 +159,6 @@ class DanglingTask(Rule):
             return None
         module_scope = scope.globals
         set_name, prelude = _task_set(ctx, module_scope)
-        if set_name is None:
-            return None
         local = _fresh(scope, "task")
         assign = line.with_changes(
             body=[
@@ -192,7 +193,7 @@ def _fresh(scope: Scope, base: str) -> str:
     return name
 
 
-def _task_set(ctx: Context, module_scope: Scope) -> tuple[str | None, tuple[str, ...]]:
+def _task_set(ctx: Context, module_scope: Scope) -> tuple[str, tuple[str, ...]]:
     """The module-level set to keep tasks in, and the prelude that defines it when it is missing.
 
     ``_background_tasks`` is reused when the module binds it only to ``set()``; if it is bound to
@@ -200,7 +201,7 @@ def _task_set(ctx: Context, module_scope: Scope) -> tuple[str | None, tuple[str,
     n = 0
     name = SET_NAME
     while True:
-        assignments = list(module_scope.assignments[name]) if name in module_scope.assignments else []
+        assignments = [a for a in module_scope.assignments[name] if isinstance(a, Assignment)]
         if not assignments and not any(getattr(a.node, "value", None) == name for a in module_scope.accesses):
             return name, (f"{name} = set()",)
         if assignments and all(_is_set_binding(ctx, a.node) for a in assignments):

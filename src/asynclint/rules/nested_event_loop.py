@@ -4,8 +4,8 @@ from __future__ import annotations
 import libcst as cst
 
 from asynclint.rule import Example, Rule
-from asynclint.semantics import Context
 from asynclint.rules.dangling_task import LOOP_GETTERS, LOOP_TYPES
+from asynclint.semantics import Context
 
 #: functions that start a new event loop and run it to completion
 RUNNERS = frozenset(
@@ -104,7 +104,10 @@ def _loop_method(ctx: Context, node: cst.Call, names: set[str]) -> str | None:
         return func.attr.value
     if isinstance(func.value, cst.Name):
         for definition in ctx.definitions(func.value):
-            if isinstance(definition, cst.Param) and definition.annotation is not None:
-                if ctx.qualified_names(definition.annotation.annotation) & LOOP_TYPES:
-                    return func.attr.value
+            if (
+                isinstance(definition, cst.Param)
+                and definition.annotation is not None
+                and ctx.qualified_names(definition.annotation.annotation) & LOOP_TYPES
+            ):
+                return func.attr.value
     return None
