@@ -54,8 +54,8 @@ def syntax_error_finding(path: str, exc: Exception, source: bytes = b"") -> Find
     return Finding(path, line, col, line, col, registry.SYNTAX_ERROR_CODE, "syntax-error", message)
 
 
-def could_match(source: bytes, rules: Sequence[type[Rule]]) -> bool:
-    markers = registry.markers_for(rules)
+def could_match(source: bytes, rules: Sequence[type[Rule]], config: Config | None = None) -> bool:
+    markers = registry.markers_for(rules, config)
     return markers is None or any(m in source for m in markers)
 
 
@@ -72,7 +72,7 @@ def lint_bytes(
     if ignored_here:
         rules = [r for r in rules if not any(r.code.startswith(c.upper()) for c in ignored_here)]
     result = Result(path=path, source=source)
-    if is_skipped_file(source) or not could_match(source, rules):
+    if is_skipped_file(source) or not could_match(source, rules, config):
         return result
     try:
         module = cst.parse_module(source)

@@ -93,11 +93,12 @@ def check_config(config: Config) -> None:
         validate_codes(codes, "per-file-ignores")
 
 
-def markers_for(rules: Sequence[type[Rule]]) -> tuple[bytes, ...] | None:
+def markers_for(rules: Sequence[type[Rule]], config: Config | None = None) -> tuple[bytes, ...] | None:
     """Byte markers of the enabled rules; None when some rule must see every file."""
     out: set[bytes] = set()
     for rule in rules:
-        if not rule.markers:
+        markers = rule.markers if config is None else rule.markers_for_config(config)
+        if not markers:
             return None
-        out.update(rule.markers)
+        out.update(markers)
     return tuple(sorted(out))

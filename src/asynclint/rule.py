@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Sequence
 import libcst as cst
 
 if TYPE_CHECKING:
+    from asynclint.config import Config
     from asynclint.semantics import Context
 
 
@@ -103,6 +104,11 @@ class Rule(cst.BatchableCSTVisitor):
     def __init__(self, ctx: Context) -> None:
         super().__init__()
         self.ctx = ctx
+
+    @classmethod
+    def markers_for_config(cls, config: Config) -> tuple[bytes, ...]:
+        """The prefilter markers under ``config`` (configured names can add markers)."""
+        return cls.markers
 
     def report(self, node: cst.CSTNode, fix: Fix | None = None, **fields: str) -> None:
         self.ctx.add_finding(self, node, self.message.format(**fields), fix)

@@ -1,0 +1,153 @@
+"""ASL302 shared-state-race: a read-modify-write of module-level state in a threaded function."""
+from __future__ import annotations
+
+import libcst as cst
+
+from asynclint.rule import Example, Safety
+from asynclint.semantics.threads import ThreadedRule, Threads, reads, statement_text
+
+
+class SharedStateRace(ThreadedRule):
+    """Checks for non-atomic read-modify-writes of module-level state in a threaded function that
+    holds no lock: `global x; x += 1`, `x = x + 1`, `D[k] += 1`, `D[k] = D.get(k, 0) + 1`,
+    `obj.attr += 1` on a module-level object.
+
+    A threaded function is a sync `def` that a framework or the program runs on a pool thread
+    (Azure Functions, Flask, FastAPI/Starlette sync endpoints, Django views, `threading.Thread`,
+    `ThreadPoolExecutor.submit/map`, `run_in_executor`, `asyncio.to_thread`, configured entry
+    points), or a sync function of the same module that one of them calls. A statement counts as
+    protected inside `with LOCK:` (or between `LOCK.acquire()` and `LOCK.release()`), or when
+    every call path to its function holds a lock.
+
+    ## Why is this bad?
+    Threads share module state. `COUNTER += 1` is three steps (read, add, store); two threads can
+    read the same old value and both store `old + 1`, so one update is lost. The loss is silent
+    and depends on timing, so it rarely shows up in tests and regularly in production, where
+    `PYTHON_THREADPOOL_THREAD_COUNT`, `gunicorn --threads` or FastAPI's thread pool run many
+    requests at once. Single atomic operations (`list.append`, `dict[k] = v` whose value does not
+    read the dict, `dict.setdefault`, `queue`/`deque` methods) are not flagged, nor are locals,
+    attributes of a `threading.local()`, and code that only runs at import time.
+
+    ## Fix safety
+    The fix is unsafe: it wraps the statement in `with <lock>:`, reusing a module-level lock the
+    module already holds around the same state, or adding `_<name>_lock = threading.Lock()` (named
+    after the state: `_counter_lock` for `COUNTER`) and `import threading` when missing. A new
+    lock changes timing and can deadlock if the statement calls code that takes the same lock
+    in another order. A one-line suite (`if hit: COUNTER += 1`) is rewritten into an indented block.
+
+    ## Options
+    `thread-entrypoints` adds decorators or qualified function names whose functions run on pool
+    threads; `lock-names` adds qualified names of lock constructors or lock objects.
+    """
+
+    code = "ASL302"
+    slug = "shared-state-race"
+    fix_safety = Safety.UNSAFE
+    message = (
+        "`{stmt}` is a non-atomic read-modify-write of module-level `{state}` in `{func}()`, which {why}: "
+        "concurrent calls lose updates; hold a lock around it (`with {lock}:`)"
+    )
+    examples = (
+        Example(
+            """
+            import azure.functions as func
+
+            app = func.FunctionApp()
+            HITS = {}
+
+            @app.route(route="hit")
+            def hit(req: func.HttpRequest) -> func.HttpResponse:
+                page = req.params.get("page", "/")
+                HITS[page] = HITS.get(page, 0) + 1  # ASL302
+                return func.HttpResponse(str(HITS[page]))
+            """,
+            fixed="""
+            import azure.functions as func
+            import threading
+
+            _hits_lock = threading.Lock()
+
+            app = func.FunctionApp()
+            HITS = {}
+
+            @app.route(route="hit")
+            def hit(req: func.HttpRequest) -> func.HttpResponse:
+                page = req.params.get("page", "/")
+                with _hits_lock:
+                    HITS[page] = HITS.get(page, 0) + 1  # ASL302
+                return func.HttpResponse(str(HITS[page]))
+            """,
+        ),
+        Example(
+            """
+            import threading
+            from concurrent.futures import ThreadPoolExecutor
+
+            TOTAL = 0
+            SEEN = []
+            _total_lock = threading.Lock()
+
+            def work(n):
+                global TOTAL
+                SEEN.append(n)  # one atomic operation
+                with _total_lock:
+                    TOTAL += n  # under a lock
+
+            with ThreadPoolExecutor() as pool:
+                list(pool.map(work, range(10)))
+            """
+        ),
+    )
+
+    def visit_AugAssign(self, node: cst.AugAssign) -> None:
+        self._check(node)
+
+    def visit_Assign(self, node: cst.Assign) -> None:
+        self._check(node)
+
+    def _check(self, node: cst.AugAssign | cst.Assign) -> None:
+        found = self.threaded_here(node)
+        if found is None:
+            return
+        threads, func, why = found
+        root = race_root(threads, node)
+        if root is None:
+            return
+        lock, create = threads.lock_name(root.value, None, root.value)
+
+        def same_lock(line: cst.SimpleStatementLine) -> bool:
+            roots = [race_root(threads, small) for small in line.body]
+            return all(r is not None and threads.lock_name(r.value, None, r.value)[0] == lock for r in roots)
+
+        fix = threads.lock_fix(node, lock, create, f"Hold `{lock}` around the update", group=same_lock)
+        self.report(
+            node,
+            fix=fix,
+            stmt=statement_text(self.ctx, node),
+            state=root.value,
+            func=threads.display(func),
+            why=threads.describe(why),
+            lock=lock,
+        )
+
+
+def race_root(threads: Threads, node: cst.BaseSmallStatement) -> cst.Name | None:
+    """The module-level name ``node`` read-modify-writes, or None when it is not such an update."""
+    if isinstance(node, cst.AugAssign):
+        target, value, operator = node.target, None, node.operator
+    elif isinstance(node, cst.Assign) and len(node.targets) == 1:
+        target, value, operator = node.targets[0].target, node.value, None
+    else:
+        return None
+    if not isinstance(target, (cst.Name, cst.Attribute, cst.Subscript)):
+        return None
+    root = threads.module_state_root(target)
+    if root is None:
+        return None
+    if value is None:
+        # ``L += [x]`` / ``S |= {x}`` on a module-level list or set mutates it in place
+        if isinstance(target, cst.Name) and isinstance(operator, (cst.AddAssign, cst.BitOrAssign)) and threads.is_container(root):
+            return None
+        return root
+    ref = target.value if isinstance(target, cst.Subscript) else target
+    return root if reads(value, ref) else None  # else a single store
