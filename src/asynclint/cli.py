@@ -121,11 +121,12 @@ def run(argv: Sequence[str], out: TextIO, err: TextIO) -> int:
             failed = True
             continue
         result: Result
+        reported = False
         if fixing:
             fixed = fix_bytes(data, str(path), config, unsafe=args.unsafe_fixes, rules=rules)
             if fixed.error is not None:
-                _err(err, f"{path}: {fixed.error}")
-                failed = True
+                _err(err, fixed.error)  # starts with the path
+                failed = reported = True
             if fixed.changed:
                 changed_files += 1
                 if args.diff:
@@ -140,10 +141,15 @@ def run(argv: Sequence[str], out: TextIO, err: TextIO) -> int:
                     report.fixed += fixed.fixed
             result = fixed.lint if fixed.lint is not None else Result(path=str(path))
             if args.diff:
+                # a file --fix could not parse must not pass as "nothing to change"
+                for finding in result.findings:
+                    if finding.code == registry.SYNTAX_ERROR_CODE:
+                        _err(err, f"{finding.path}:{finding.line}:{finding.col}: {finding.message}; not fixed")
+                        failed = True
                 continue
         else:
             result = lint_bytes(data, str(path), config, rules)
-        if result.error is not None:
+        if result.error is not None and not reported:
             _err(err, f"{path}: {result.error}")
             failed = True
         report.results.append(result)

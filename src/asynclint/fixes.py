@@ -2,8 +2,11 @@
 from __future__ import annotations
 
 import difflib
+import io
 import os
+import re
 import tempfile
+import tokenize
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Sequence
@@ -12,8 +15,10 @@ import libcst as cst
 from libcst.codemod import CodemodContext
 from libcst.codemod.visitors import AddImportsVisitor
 
+from asynclint import registry
 from asynclint.config import Config
-from asynclint.engine import Result, lint_bytes
+from asynclint.engine import Result, could_match, lint_bytes
+from asynclint.noqa import is_skipped_file
 from asynclint.rule import Finding, Fix, Rule, Safety
 
 #: rounds of fix -> re-lint before giving up on convergence
@@ -93,7 +98,8 @@ def apply_fixes(module: cst.Module, fixes: Iterable[Fix]) -> cst.Module:
     preludes = _unique(p for fix in fixes for p in fix.prelude)
     if preludes:
         new = _insert_prelude(new, preludes)
-    imports = _unique(i for fix in fixes for i in fix.imports)
+    present = _module_level_imports(new)
+    imports = [i for i in _unique(i for fix in fixes for i in fix.imports) if (i.module, i.name) not in present]
     if imports:
         context = CodemodContext()
         for spec in imports:
@@ -105,7 +111,42 @@ def apply_fixes(module: cst.Module, fixes: Iterable[Fix]) -> cst.Module:
     return new
 
 
-def _unique(items: Iterable[object]) -> list:  # type: ignore[type-arg]
+def _module_level_imports(module: cst.Module) -> set[tuple[str, str | None]]:
+    """``(module, None)`` for each ``import module`` and ``(module, name)`` for each ``from module
+    import name`` (without ``as``) at module level or in a module-level ``try:``, wherever they stand:
+    libcst's AddImportsVisitor only sees the leading import block and would import them twice."""
+    found: set[tuple[str, str | None]] = set()
+
+    def scan(body: Sequence[cst.CSTNode]) -> None:
+        for stmt in body:
+            if isinstance(stmt, cst.Try) and isinstance(stmt.body, cst.IndentedBlock):
+                scan(stmt.body.body)
+            if not isinstance(stmt, cst.SimpleStatementLine):
+                continue
+            for small in stmt.body:
+                if isinstance(small, cst.Import):
+                    for alias in small.names:
+                        if alias.asname is None:
+                            found.add((_dotted_name(alias.name), None))
+                elif isinstance(small, cst.ImportFrom) and small.module is not None and not small.relative:
+                    if isinstance(small.names, Sequence):
+                        for alias in small.names:
+                            if alias.asname is None:
+                                found.add((_dotted_name(small.module), _dotted_name(alias.name)))
+
+    scan(module.body)
+    return found
+
+
+def _dotted_name(node: cst.BaseExpression) -> str:
+    if isinstance(node, cst.Name):
+        return node.value
+    if isinstance(node, cst.Attribute):
+        return f"{_dotted_name(node.value)}.{node.attr.value}"
+    return ""
+
+
+def _unique(items: Iterable[object]) -> list:
     seen: list[object] = []
     for item in items:
         if item not in seen:
@@ -126,24 +167,56 @@ def _is_docstring(stmt: cst.CSTNode) -> bool:
     )
 
 
+def _holds_import(stmt: cst.CSTNode) -> bool:
+    """An import statement, or a ``try:``/``if`` block at module level whose body imports."""
+    if _is_import_stmt(stmt):
+        return True
+    if isinstance(stmt, (cst.Try, cst.If)) and isinstance(stmt.body, cst.IndentedBlock):
+        return any(_is_import_stmt(s) for s in stmt.body.body)
+    return False
+
+
+def _statement_text(module: cst.Module, stmt: cst.CSTNode) -> str:
+    if isinstance(stmt, (cst.SimpleStatementLine, cst.BaseCompoundStatement)):
+        stmt = stmt.with_changes(leading_lines=())
+    return module.code_for_node(stmt).strip()
+
+
+def _blank_before(stmt: cst.CSTNode) -> cst.CSTNode:
+    """``stmt`` with an empty line before it (unless it already starts with one)."""
+    if not isinstance(stmt, (cst.SimpleStatementLine, cst.BaseCompoundStatement)):
+        return stmt
+    lines = list(stmt.leading_lines)
+    if lines and lines[0].comment is None:
+        return stmt
+    return stmt.with_changes(leading_lines=[cst.EmptyLine(), *lines])
+
+
 def _insert_prelude(module: cst.Module, statements: Sequence[str]) -> cst.Module:
-    """Module-level statements a fix needs (a lock, a task set), after the docstring and imports."""
-    existing = module.code
+    """Module-level statements a fix needs (a lock, a task set), once each, after the docstring and
+    the imports that come before the first function or class (the statements may use them)."""
     body = list(module.body)
     index = 0
     for i, stmt in enumerate(body):
-        if (i == 0 and _is_docstring(stmt)) or _is_import_stmt(stmt):
-            index = i + 1
-        else:
+        if isinstance(stmt, (cst.FunctionDef, cst.ClassDef)):
             break
-    new_stmts = []
+        if (i == 0 and _is_docstring(stmt)) or _holds_import(stmt):
+            index = i + 1
+    existing = {_statement_text(module, stmt) for stmt in body}
+    new_stmts: list[cst.CSTNode] = []
     for text in statements:
-        if text.strip() in existing:
+        stmt = cst.parse_statement(text.strip() + "\n", config=module.config_for_parsing)
+        key = _statement_text(module, stmt)
+        if key in existing:
             continue
-        new_stmts.append(cst.parse_statement(text.strip() + "\n", config=module.config_for_parsing))
+        existing.add(key)
+        new_stmts.append(stmt)
     if not new_stmts:
         return module
-    return module.with_changes(body=[*body[:index], *new_stmts, *body[index:]])
+    if index > 0:
+        new_stmts[0] = _blank_before(new_stmts[0])
+    after = [_blank_before(body[index]), *body[index + 1 :]] if index < len(body) else []
+    return module.with_changes(body=[*body[:index], *new_stmts, *after])
 
 
 def _compiles(source: bytes, path: str) -> str | None:
@@ -161,91 +234,134 @@ def fix_bytes(
     unsafe: bool = False,
     rules: Sequence[type[Rule]] | None = None,
 ) -> FixResult:
-    """Fix until nothing changes. Never raises for bad input; on failure ``source`` is the original."""
+    """Fix until nothing changes. Never raises for bad input.
+
+    On any failure ``source`` is the original, ``fixed`` is 0, ``lint`` and ``remaining`` describe
+    the original text (the one left on disk) and ``error`` is one line starting with the path."""
     out = FixResult(path=path, original=source, source=source)
-    # the result must compile; where the original does not (newer syntax than this Python), the
-    # result must at least parse
+    if rules is None:
+        rules = registry.enabled_rules(config)
+    # the result must compile; where the original does not (newer syntax than this Python, or an
+    # error only the compiler finds), the result must at least parse
     must_compile = _compiles(source, path) is None
     current = source
-    for _round in range(MAX_ROUNDS + 1):
+    first: Result | None = None
+    error: str | None = None
+    for round_ in range(MAX_ROUNDS + 1):
         lint = lint_bytes(current, path, config, rules)
+        if first is None:
+            first = lint
         out.lint = lint
         if lint.error is not None:
-            out.error = lint.error
+            error = lint.error if round_ == 0 else f"after applying fixes: {lint.error}"
             break
-        fixable = [f.fix for f in lint.findings if applicable(f, unsafe) and f.fix is not None]
+        if round_ == 0 and not lint.parsed:
+            problem = _unparseable(source, lint, rules)
+            if problem is not None:
+                error = f"{problem}; not fixed"
+                break
+        fixable = [f for f in lint.findings if applicable(f, unsafe)]
         if not fixable or lint.module is None:
             out.remaining = lint.findings
             out.source = current
             return out
-        if _round == MAX_ROUNDS:
-            out.error = f"fixes did not converge after {MAX_ROUNDS} rounds; file left unchanged"
+        if round_ == MAX_ROUNDS:
+            still = ", ".join(f"{f.code} at line {f.line}" for f in fixable[:5])
+            more = f" and {len(fixable) - 5} more" if len(fixable) > 5 else ""
+            error = (
+                f"fixes did not converge after {MAX_ROUNDS} rounds (still fixable: {still}{more}); "
+                "file left unchanged"
+            )
             break
-        chosen = select_fixes(fixable)
+        chosen = select_fixes([f.fix for f in fixable if f.fix is not None])
         try:
             new_module = apply_fixes(lint.module, chosen)
             new_source = new_module.bytes
             cst.parse_module(new_source)
         except Exception as exc:  # a fix that breaks the tree is a bug: report it, keep the file
-            out.error = f"a fix produced invalid code ({type(exc).__name__}: {exc}); file left unchanged"
+            error = f"a fix produced invalid code ({_one_line(exc)}); file left unchanged"
             break
         if must_compile:
             problem = _compiles(new_source, path)
             if problem is not None:
-                out.error = f"a fix produced code that does not compile ({problem}); file left unchanged"
+                error = f"a fix produced code that does not compile ({problem}); file left unchanged"
                 break
         if new_source == current:
-            out.error = "a fix changed nothing; file left unchanged"
+            error = "a fix changed nothing; file left unchanged"
             break
         out.fixed += len(chosen)
         current = new_source
+    out.error = f"{path}: {error}"
     out.source = source
     out.fixed = 0
-    out.remaining = out.lint.findings if out.lint else []
+    # what is reported must describe the file as it stays on disk, not an intermediate round
+    out.lint = first
+    out.remaining = first.findings if first is not None else []
     return out
 
 
-def fix_edits(result: Result, finding: Finding) -> list[dict[str, object]]:
-    """The text edits one fix makes, as replaced line ranges (for JSON and SARIF output)."""
-    if finding.fix is None or result.module is None:
-        return []
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
+
+
+def _unparseable(source: bytes, lint: Result, rules: Sequence[type[Rule]]) -> str | None:
+    """Why a file that the engine did not parse cannot be fixed, or None when it was merely skipped
+    (``skip-file``, no rule can match). Where ASL001 is reported, that finding says it already."""
+    if any(f.code == registry.SYNTAX_ERROR_CODE for f in lint.findings):
+        return None
+    if is_skipped_file(source) or not could_match(source, rules):
+        return None
     try:
-        new = apply_fixes(result.module, [finding.fix]).code
-    except Exception:
-        return []
-    old_lines = result.module.code.splitlines(keepends=True)
-    new_lines = new.splitlines(keepends=True)
-    edits: list[dict[str, object]] = []
-    matcher = difflib.SequenceMatcher(a=old_lines, b=new_lines, autojunk=False)
-    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
-        if tag == "equal":
-            continue
-        edits.append(
-            {
-                "location": {"row": i1 + 1, "column": 1},
-                "end_location": {"row": i2 + 1, "column": 1},
-                "content": "".join(new_lines[j1:j2]),
-            }
-        )
-    return edits
+        cst.parse_module(source)
+    except Exception as exc:
+        return f"cannot parse file ({_one_line(exc)})"
+    return None
+
+
+_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")
+
+
+def split_lines(text: str) -> list[str]:
+    """Lines with their endings, split only where Python ends a line (``\n``, ``\r\n``, ``\r``):
+    ``str.splitlines`` also splits at form feeds and ``\u2028``, which would shift line numbers."""
+    return _LINE.findall(text)
+
+
+def _decode(data: bytes) -> str:
+    """Source text in the file's own encoding (coding cookie or BOM, UTF-8 by default)."""
+    try:
+        encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+        return data.decode(encoding)
+    except (SyntaxError, LookupError, UnicodeDecodeError):
+        return data.decode("utf-8", "replace")
 
 
 def unified_diff(path: str, before: bytes, after: bytes) -> str:
-    a = before.decode("utf-8", "replace").splitlines(keepends=True)
-    b = after.decode("utf-8", "replace").splitlines(keepends=True)
+    """The change as a unified diff, decoded with the file's encoding; line endings are kept."""
+    a = split_lines(_decode(before))
+    b = split_lines(_decode(after))
     lines = list(difflib.unified_diff(a, b, fromfile=path, tofile=path))
-    return "".join(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in lines)
+    return "".join(
+        line if line.endswith(("\n", "\r")) else line + "\n\\ No newline at end of file\n" for line in lines
+    )
 
 
 def write_atomic(path: Path, data: bytes) -> None:
-    """Write via a temporary file in the same folder and a rename, keeping the file's permissions."""
-    mode = path.stat().st_mode & 0o7777
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".asynclint")
+    """Write via a temporary file in the same folder and a rename, keeping the file's permissions.
+
+    A symlink is followed (the file it points to is replaced, the link stays). On any failure the
+    original is untouched and the temporary file removed."""
+    target = Path(os.path.realpath(path))
+    mode = target.stat().st_mode & 0o7777
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".asynclint")
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
         os.chmod(tmp, mode)
-        os.replace(tmp, path)
+        os.replace(tmp, target)
     except BaseException:
         try:
             os.unlink(tmp)
