@@ -25,6 +25,7 @@ _EXEMPT_DECORATORS = frozenset(
         "contextlib.asynccontextmanager",
     }
 )
+_ASYNC_LIBRARIES = frozenset({"asyncio", "trio", "anyio"})
 #: frameworks that run a plain ``def`` handler on a thread pool (RULES.md: the fix applies to these)
 _POOLED_FRAMEWORKS = frozenset({"Azure Functions", "FastAPI", "Starlette"})
 
@@ -37,6 +38,8 @@ class _Candidate:
     #: every decorator registers the function with a pooled framework (no wrapper expecting a coroutine)
     only_registrations: bool
     awaits: bool = False
+    #: the body calls the async library (``asyncio.create_task``, ``get_running_loop``): needs the loop thread
+    uses_loop: bool = False
 
 
 class AsyncWithoutAwait(Rule):
@@ -64,7 +67,9 @@ class AsyncWithoutAwait(Rule):
     removes `async`, so the framework runs the handler on its worker thread pool instead of the
     event loop. That changes which thread the code runs on, and code that was safe on the single
     event-loop thread may race on the pool. It is not offered when the same module calls the
-    handler (`await handler()`, `asyncio.run(handler())`): those callers need a coroutine. It is
+    handler (`await handler()`, `asyncio.run(handler())`): those callers need a coroutine, nor when
+    the handler calls `asyncio`, `trio` or `anyio` (`asyncio.create_task(...)`,
+    `asyncio.get_running_loop()`): on a pool thread there is no running loop. It is
     also withdrawn when another fix adds an `await` to the same function (an ASL2xx thread wrapper,
     an ASL101 `await`): the function must then stay `async`.
 
@@ -177,6 +182,10 @@ class AsyncWithoutAwait(Rule):
             self._mark()
 
     def visit_Call(self, node: cst.Call) -> None:
+        func = self.ctx.current_function
+        candidate = self._open.get(id(func)) if func is not None else None
+        if candidate is not None and candidate.registration is not None and not candidate.uses_loop:
+            candidate.uses_loop = any(n.split(".", 1)[0] in _ASYNC_LIBRARIES for n in self.ctx.callee_names(node))
         if isinstance(node.func, cst.Name):
             for definition in self.ctx.definitions(node.func):
                 if isinstance(definition, cst.FunctionDef):
@@ -212,7 +221,7 @@ class AsyncWithoutAwait(Rule):
             return False
         if _websocket(registration):
             return False  # websocket endpoints must be coroutines
-        return id(candidate.func) not in self._called
+        return not candidate.uses_loop and id(candidate.func) not in self._called
 
     def _exempt(self, node: cst.FunctionDef) -> bool:
         ctx = self.ctx

@@ -27,7 +27,8 @@ _INSTEAD = {
 class UnawaitedCoroutine(Rule):
     """Checks for calls to coroutine functions whose result is thrown away: an expression
     statement calling an `async def` of the same module, a method of the enclosing class called
-    as `self.method()` / `cls.method()` that is an `async def` there, or a known library coroutine
+    as `self.method()` / `cls.method()` that is an `async def` there (or in a base class defined in
+    the module), or a known library coroutine
     (`asyncio.sleep`, `asyncio.wait_for`, `asyncio.open_connection`, `trio.sleep`, an
     `asyncio.Queue`'s `get`/`put`, ...).
 
@@ -152,8 +153,8 @@ class UnawaitedCoroutine(Rule):
             if isinstance(owner, cst.FunctionDef) and isinstance(outer, cst.ClassDef):
                 if not positional or positional[0].name.value != receiver:
                     return False
-                method = _class_coroutine(outer, func.attr.value)
-                return method is not None and not self._converted(method)
+                method = self._lookup_method(outer, func.attr.value, 0)
+                return isinstance(method, cst.FunctionDef) and method.asynchronous is not None and not self._converted(method)
             all_params = [*positional, *params.kwonly_params]
             if isinstance(params.star_arg, cst.Param):
                 all_params.append(params.star_arg)
@@ -164,8 +165,31 @@ class UnawaitedCoroutine(Rule):
         return False
 
 
-def _class_coroutine(cls: cst.ClassDef, name: str) -> cst.FunctionDef | None:
-    """The ``async def`` that is the last binding of ``name`` directly in the class body, if it is one."""
+    def _lookup_method(self, cls: cst.ClassDef, name: str, depth: int) -> cst.CSTNode | None:
+        """The binding ``name`` finds on ``cls``: its own last binding, else the first base class of
+        the module (in MRO order) that binds it. None when not found, or when a base class that
+        comes first is not a class of this module (it may define the name)."""
+        own = _class_binding(cls, name)
+        if own is not None or depth > 5:
+            return own
+        for base in cls.bases:
+            if base.keyword is not None:
+                continue
+            if not isinstance(base.value, cst.Name):
+                return None
+            if "builtins.object" in self.ctx.qualified_names(base.value):
+                continue
+            classes = [d for d in self.ctx.definitions(base.value) if isinstance(d, cst.ClassDef)]
+            if len(classes) != 1:
+                return None
+            found = self._lookup_method(classes[0], name, depth + 1)
+            if found is not None:
+                return found
+        return None
+
+
+def _class_binding(cls: cst.ClassDef, name: str) -> cst.CSTNode | None:
+    """The last statement directly in the class body that binds ``name``."""
     last: cst.CSTNode | None = None
     for stmt in cls.body.body:
         if isinstance(stmt, cst.FunctionDef) and stmt.name.value == name:
@@ -179,6 +203,4 @@ def _class_coroutine(cls: cst.ClassDef, name: str) -> cst.FunctionDef | None:
                     targets = [small.target]
                 if any(isinstance(t, cst.Name) and t.value == name for t in targets):
                     last = small
-    if isinstance(last, cst.FunctionDef) and last.asynchronous is not None:
-        return last
-    return None
+    return last
