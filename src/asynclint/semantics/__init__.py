@@ -50,6 +50,17 @@ LIBRARY_COROUTINES = frozenset(
         "anyio.open_file",
         "anyio.run_process",
         "anyio.to_thread.run_sync",
+        # methods of asyncio objects built in the module or scope (``Context.callee_names`` notation)
+        *(f"asyncio.{q}().{m}" for q in ("Queue", "LifoQueue", "PriorityQueue") for m in ("get", "put", "join")),
+        *(f"asyncio.{p}().acquire" for p in ("Lock", "Semaphore", "BoundedSemaphore", "Condition")),
+        "asyncio.Event().wait",
+        "asyncio.Condition().wait",
+        "asyncio.Condition().wait_for",
+        *(
+            f"asyncio.{g}().{m}"
+            for g in ("get_running_loop", "get_event_loop")
+            for m in ("sock_connect", "sock_recv", "sock_sendall", "sock_accept", "getaddrinfo", "create_connection", "create_server")
+        ),
     }
 )
 
@@ -233,7 +244,8 @@ class Context:
         scope = self._scopes_meta.get(name)
         if scope is None:
             return []
-        return [a.node for a in scope[name.value]]  # type: ignore[index]
+        # builtins (BuiltinAssignment) have no node
+        return [a.node for a in scope[name.value] if isinstance(a, Assignment)]  # type: ignore[index]
 
     def scope_of(self, node: cst.CSTNode) -> object | None:
         return self._scopes_meta.get(node)
