@@ -126,7 +126,7 @@ class SharedFileHandle(ThreadedRule):
         if not threads.module_file(handle):
             return
         _, func, why = found
-        lock, create = threads.lock_name(handle.value, None, handle.value)
+        lock, create = threads.lock_name(handle.value, None, handle.value, func)
 
         def same_handle(line: cst.SimpleStatementLine) -> bool:
             for small in line.body:

@@ -108,7 +108,7 @@ class SharedFileWrite(ThreadedRule):
         state = path.value if isinstance(path, cst.Name) else None
         stem = PurePath(literal).stem if literal and PurePath(literal).stem else None
         base = stem or state or "file"
-        lock, create = threads.lock_name(state, literal, base)
+        lock, create = threads.lock_name(state, literal, base, func)
         fix = threads.lock_fix(node, lock, create, f"Hold `{lock}` around the write")
         self.report(
             node,

@@ -113,11 +113,11 @@ class SharedStateRace(ThreadedRule):
         root = race_root(threads, node)
         if root is None:
             return
-        lock, create = threads.lock_name(root.value, None, root.value)
+        lock, create = threads.lock_name(root.value, None, root.value, func)
 
         def same_lock(line: cst.SimpleStatementLine) -> bool:
             roots = [race_root(threads, small) for small in line.body]
-            return all(r is not None and threads.lock_name(r.value, None, r.value)[0] == lock for r in roots)
+            return all(r is not None and threads.lock_name(r.value, None, r.value, func)[0] == lock for r in roots)
 
         fix = threads.lock_fix(node, lock, create, f"Hold `{lock}` around the update", group=same_lock)
         self.report(

@@ -253,6 +253,8 @@ class Threads:
         self._find_entries()
         self.unlocked: dict[Callable_, Why] = {}
         self.reached: set[Callable_] = set()
+        #: functions some call path enters with a lock held (the fix must not take that lock again)
+        self.called_locked: set[Callable_] = set()
         self._propagate()
 
     # -- names and scopes ----------------------------------------------------------------------
@@ -550,8 +552,11 @@ class Threads:
             return target, Registration("asyncio", how, call, pool)
         if method in EXECUTOR_METHODS:
             kind = self._executor_kind(func.value)
-            if kind is None and self._executor_kinds == {"thread"} and method in ("submit", "map"):
-                kind = "thread"  # an executor passed in or kept on ``self`` in a module that builds thread pools
+            if kind is None and method == "submit" and "thread" in self._executor_kinds:
+                # an executor passed in or kept on ``self``, in a module that builds thread pools
+                terminal = func.value.attr.value if isinstance(func.value, cst.Attribute) else _dotted(func.value)
+                if "proc" not in terminal.lower():
+                    kind = "thread"
             if kind != "thread":
                 return None
             target = _arg(call, 0, "fn", "func")
@@ -594,6 +599,8 @@ class Threads:
             elif func in self.unlocked:
                 continue
             self.reached.add(func)
+            if held:
+                self.called_locked.add(func)
             if not held:
                 self.unlocked[func] = why
             for callee, locked_site in edges.get(func, ()):
@@ -805,12 +812,13 @@ class Threads:
             values = self._values_of(found)
             return self.constant_path(values[0], depth + 1) if values and values[0] is not None else (False, None)
         if isinstance(expr, cst.Attribute):
-            qualified = ctx.qualified_names(expr)
-            if qualified:
-                last = next(iter(qualified)).rsplit(".", 1)[-1]
-                return (last.isupper() or qualified <= {"os.environ"}), None
             if expr.attr.value in _PATH_ATTRS:
                 return self.constant_path(expr.value, depth + 1)
+            qualified = ctx.qualified_names(expr)
+            if qualified:
+                # an imported constant (``settings.LOG_FILE``) or the environment
+                last = next(iter(qualified)).rsplit(".", 1)[-1]
+                return (last.isupper() or qualified <= {"os.environ"}), None
             return False, None
         if isinstance(expr, cst.Subscript):
             ok, literal = self.constant_path(expr.value, depth + 1)
@@ -915,17 +923,24 @@ class Threads:
             todo.extend(node.children)
         return False
 
-    def lock_name(self, state: str | None, literal: str | None, base: str) -> tuple[str, bool]:
+    def lock_name(
+        self, state: str | None, literal: str | None, base: str, func: Callable_ | None = None
+    ) -> tuple[str, bool]:
         """(the lock to use, whether it must be created). Reuses a module lock already held around
-        the same state; else ``_<base>_lock``, where ``base`` is the state's name or the file's stem."""
-        existing = self.guarding_lock(state, literal)
-        if existing is not None:
-            return existing, False
+        the same state; else ``_<base>_lock``, where ``base`` is the state's name or the file's stem.
+
+        When some caller of ``func`` already holds a lock, an existing lock is never reused: taking
+        a ``threading.Lock`` its caller holds would deadlock."""
+        fresh = func is not None and func in self.called_locked
+        if not fresh:
+            existing = self.guarding_lock(state, literal)
+            if existing is not None:
+                return existing, False
         names = self._module_lock_names()
         stem = f"_{_identifier(base)}_lock"
         candidate = stem
         n = 2
-        while candidate in names and not names[candidate]:
+        while candidate in names and (fresh or not names[candidate]):
             candidate = f"{stem}{n}"
             n += 1
         return candidate, candidate not in names
