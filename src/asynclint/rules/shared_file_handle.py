@@ -4,7 +4,13 @@ from __future__ import annotations
 import libcst as cst
 
 from asynclint.rule import Example, Safety
-from asynclint.semantics.threads import FILE_IO_METHODS, Threads, ThreadedRule, _arg, statement_text
+from asynclint.semantics.threads import (
+    FILE_IO_METHODS,
+    ThreadedRule,
+    Threads,
+    _arg,
+    statement_text,
+)
 
 #: functions that read or write a file object passed to them: qualified name -> (position, keyword)
 _HANDLE_ARGS = {

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import re
 from collections import deque
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import PurePath
-from typing import Callable, Iterable
 
 import libcst as cst
 from libcst.metadata import Assignment, GlobalScope, PositionProvider
@@ -278,13 +278,10 @@ class Threads:
         scope = self.ctx.scope_of(name)
         if scope is None:
             return None
-        try:
-            found = list(scope[name.value])  # type: ignore[index]
-        except Exception:
-            return None
+        found = list(scope[name.value])  # type: ignore[index]
         if not found or not all(isinstance(a, Assignment) and isinstance(a.scope, GlobalScope) for a in found):
             return None
-        return found  # type: ignore[return-value]
+        return found
 
     def _bound_value(self, node: cst.CSTNode) -> cst.BaseExpression | None:
         """The value an assignment target node is bound to (``X = value``)."""
@@ -483,9 +480,10 @@ class Threads:
             expr = decorator.decorator
             target = expr.func if isinstance(expr, cst.Call) else expr
             entry = self._configured_name(self.ctx.qualified_names(target))
-            if entry is None and isinstance(target, cst.Name):
-                if any(isinstance(d, cst.FunctionDef) for d in self.ctx.definitions(target)):
-                    entry = self._local_match(target.value)
+            if entry is None and isinstance(target, cst.Name) and any(
+                isinstance(d, cst.FunctionDef) for d in self.ctx.definitions(target)
+            ):
+                entry = self._local_match(target.value)
             if entry is not None:
                 return Registration("configured", f"@{_dotted(target)}", decorator, "a pool thread (thread-entrypoints)")
         entry = self._local_match(self.display(func))
@@ -663,10 +661,7 @@ class Threads:
         scope = self.ctx.scope_of(expr)
         if scope is None or isinstance(scope, GlobalScope):
             return False
-        try:
-            found = list(scope[expr.value])  # type: ignore[index]
-        except Exception:
-            return False
+        found = list(scope[expr.value])  # type: ignore[index]
         return bool(found) and all(isinstance(a, Assignment) and a.scope is scope for a in found)
 
     def _lock_call(self, stmt: cst.CSTNode, method: str) -> cst.BaseExpression | None:
@@ -710,9 +705,13 @@ class Threads:
             node = todo.pop()
             if isinstance(node, (cst.FunctionDef, cst.ClassDef, cst.Lambda)):
                 continue
-            if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) and node.func.attr.value == "release":
-                if self.is_lock(node.func.value):
-                    out.append(node.func.value)
+            if (
+                isinstance(node, cst.Call)
+                and isinstance(node.func, cst.Attribute)
+                and node.func.attr.value == "release"
+                and self.is_lock(node.func.value)
+            ):
+                out.append(node.func.value)
             todo.extend(node.children)
         return out
 
@@ -728,12 +727,17 @@ class Threads:
                     return True
             elif isinstance(parent, cst.If) and child is parent.body:
                 test = parent.test
-                if isinstance(test, cst.Call) and isinstance(test.func, cst.Attribute) and test.func.attr.value == "acquire":
-                    if self.is_lock(test.func.value):
-                        return True
-            elif isinstance(parent, (cst.IndentedBlock, cst.SimpleStatementLine, cst.SimpleStatementSuite)):
-                if self._held_before(parent.body, child):
+                if (
+                    isinstance(test, cst.Call)
+                    and isinstance(test.func, cst.Attribute)
+                    and test.func.attr.value == "acquire"
+                    and self.is_lock(test.func.value)
+                ):
                     return True
+            elif isinstance(
+                parent, (cst.IndentedBlock, cst.SimpleStatementLine, cst.SimpleStatementSuite)
+            ) and self._held_before(parent.body, child):
+                return True
             child, parent = parent, ctx.parent(parent)
         return False
 
@@ -803,10 +807,7 @@ class Threads:
             scope = ctx.scope_of(expr)
             if scope is None:
                 return False, None
-            try:
-                found = list(scope[expr.value])  # type: ignore[index]
-            except Exception:
-                return False, None
+            found = list(scope[expr.value])  # type: ignore[index]
             if len(found) != 1:
                 return False, None
             values = self._values_of(found)
@@ -826,10 +827,10 @@ class Threads:
                 return False, None
             for element in expr.slice:
                 if isinstance(element.slice, cst.Index):
-                    inner = self.constant_path(element.slice.value, depth + 1)
-                    if not inner[0]:
+                    key_ok, key = self.constant_path(element.slice.value, depth + 1)
+                    if not key_ok:
                         return False, None
-                    literal = inner[1] or literal
+                    literal = key or literal
             return True, literal
         if isinstance(expr, cst.BinaryOperation) and isinstance(expr.operator, (cst.Divide, cst.Add, cst.Modulo)):
             left = self.constant_path(expr.left, depth + 1)
@@ -868,9 +869,12 @@ class Threads:
             names = self.ctx.qualified_names(value.func)
             if names & OPENERS:
                 return True
-            if isinstance(value.func, cst.Attribute) and value.func.attr.value == "open":
-                if self.constant_path(value.func.value)[0]:
-                    return True
+            if (
+                isinstance(value.func, cst.Attribute)
+                and value.func.attr.value == "open"
+                and self.constant_path(value.func.value)[0]
+            ):
+                return True
             if names & CSV_WRITERS and value.args and self.module_file(value.args[0].value):
                 return True
         return False
@@ -965,12 +969,17 @@ class Threads:
         if group is not None and isinstance(target, cst.SimpleStatementLine) and isinstance(block, cst.IndentedBlock):
             body = list(block.body)
             start = end = body.index(target)
-            while start > 0 and isinstance(body[start - 1], cst.SimpleStatementLine) and group(body[start - 1]):
+
+            def joins(stmt: cst.BaseStatement) -> bool:
+                return isinstance(stmt, cst.SimpleStatementLine) and group(stmt)
+
+            while start > 0 and joins(body[start - 1]):
                 start -= 1
-            while end + 1 < len(body) and isinstance(body[end + 1], cst.SimpleStatementLine) and group(body[end + 1]):
+            while end + 1 < len(body) and joins(body[end + 1]):
                 end += 1
             if start != end:
                 first = body[start]
+                assert isinstance(first, cst.SimpleStatementLine)
                 inner = [first.with_changes(leading_lines=()), *body[start + 1 : end + 1]]
                 wrapped = cst.With(
                     items=[cst.WithItem(item=cst.Name(lock))],
