@@ -75,6 +75,9 @@ THREAD_RUNNERS = frozenset(
         "_thread.start_new",
     }
 )
+BACKGROUND_TASKS = frozenset({"fastapi.BackgroundTasks", "starlette.background.BackgroundTasks", "fastapi.background.BackgroundTasks"})
+#: Durable Functions apps: their decorated sync functions run on the same worker thread pool
+DURABLE_APPS = frozenset({"azure.durable_functions.DFApp", "azure.durable_functions.Blueprint"})
 DJANGO_ROUTES = frozenset({"django.urls.path", "django.urls.re_path", "django.conf.urls.url"})
 STARLETTE_ROUTES = frozenset({"starlette.routing.Route", "fastapi.routing.APIRoute"})
 
@@ -431,7 +434,12 @@ class Threads:
         for func in self.functions:
             if func.asynchronous is not None:
                 continue
-            registration = decorator_registration(self.ctx, func) or self._azure_v1(func) or self._configured(func)
+            registration = (
+                decorator_registration(self.ctx, func)
+                or self._durable(func)
+                or self._azure_v1(func)
+                or self._configured(func)
+            )
             if registration is not None:
                 self._add_entry([func], registration)
         for cls in self.classes:
@@ -559,6 +567,9 @@ class Threads:
                 return None
             target = _arg(call, 0, "fn", "func")
             return (target, Registration("concurrent.futures", how, call, "a ThreadPoolExecutor's threads")) if target else None
+        if method == "add_task" and self._annotated(func.value, BACKGROUND_TASKS):
+            target = _arg(call, 0, "func")
+            return (target, Registration("FastAPI", how, call, FASTAPI_POOL)) if target else None
         apps = {n[:-2] for n in ctx.instance_names(func.value) if n.endswith("()")}
         if method == "add_url_rule" and apps & FLASK_APPS:
             target = _arg(call, 2, "view_func")
@@ -569,6 +580,27 @@ class Threads:
         if method == "add_route" and apps & (FASTAPI_APPS | STARLETTE_APPS):
             target = _arg(call, 1, "route", "endpoint")
             return (target, Registration("Starlette", how, call, FASTAPI_POOL)) if target else None
+        return None
+
+    def _annotated(self, expr: cst.BaseExpression, types: frozenset[str]) -> bool:
+        """``expr`` is a parameter annotated with one of ``types`` (``tasks: BackgroundTasks``)."""
+        if not isinstance(expr, cst.Name):
+            return False
+        return any(
+            isinstance(node, cst.Param)
+            and node.annotation is not None
+            and bool(self.ctx.qualified_names(node.annotation.annotation) & types)
+            for node in self.ctx.definitions(expr)
+        )
+
+    def _durable(self, func: cst.FunctionDef) -> Registration | None:
+        for decorator in func.decorators:
+            expr = decorator.decorator
+            target = expr.func if isinstance(expr, cst.Call) else expr
+            if isinstance(target, cst.Attribute):
+                apps = {n[:-2] for n in self.ctx.instance_names(target.value) if n.endswith("()")}
+                if apps & DURABLE_APPS:
+                    return Registration("Azure Functions", f"@{_dotted(target)}", decorator, AZURE_POOL)
         return None
 
     # -- reachability --------------------------------------------------------------------------
