@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import sys
-import textwrap
+import inspect
 from pathlib import Path
 
 from asynclint import registry
@@ -33,7 +33,7 @@ def _examples(rule: type[Rule]) -> str:
 
 
 def render_rule(rule: type[Rule], level: int = 2) -> str:
-    doc = textwrap.dedent(rule.__doc__ or "").strip()
+    doc = inspect.cleandoc(rule.__doc__ or "")
     what, _, rest = doc.partition("\n\n")
     rest = rest.replace("## ", "#" * (level + 1) + " ")
     fix = rule.fix_safety.value if rule.fix_safety else "none"

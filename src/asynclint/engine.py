@@ -54,9 +54,13 @@ def syntax_error_finding(path: str, exc: Exception, source: bytes = b"") -> Find
     return Finding(path, line, col, line, col, registry.SYNTAX_ERROR_CODE, "syntax-error", message)
 
 
+def matching_rules(source: bytes, rules: Sequence[type[Rule]], config: Config) -> list[type[Rule]]:
+    """The rules whose byte markers occur in ``source``: only they are run (none: no parse)."""
+    return [rule for rule in rules if rule.could_match(source, config)]
+
+
 def could_match(source: bytes, rules: Sequence[type[Rule]], config: Config | None = None) -> bool:
-    markers = registry.markers_for(rules, config)
-    return markers is None or any(m in source for m in markers)
+    return bool(matching_rules(source, rules, config or Config()))
 
 
 def lint_bytes(
@@ -72,7 +76,10 @@ def lint_bytes(
     if ignored_here:
         rules = [r for r in rules if not any(r.code.startswith(c.upper()) for c in ignored_here)]
     result = Result(path=path, source=source)
-    if is_skipped_file(source) or not could_match(source, rules, config):
+    if is_skipped_file(source):
+        return result
+    rules = matching_rules(source, rules, config)
+    if not rules:
         return result
     try:
         module = cst.parse_module(source)

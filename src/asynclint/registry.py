@@ -91,14 +91,3 @@ def check_config(config: Config) -> None:
     validate_codes(config.ignore, "ignore")
     for codes in config.per_file_ignores.values():
         validate_codes(codes, "per-file-ignores")
-
-
-def markers_for(rules: Sequence[type[Rule]], config: Config | None = None) -> tuple[bytes, ...] | None:
-    """Byte markers of the enabled rules; None when some rule must see every file."""
-    out: set[bytes] = set()
-    for rule in rules:
-        markers = rule.markers if config is None else rule.markers_for_config(config)
-        if not markers:
-            return None
-        out.update(markers)
-    return tuple(sorted(out))

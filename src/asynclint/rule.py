@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import enum
+import inspect
 import textwrap
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Sequence
@@ -100,6 +101,8 @@ class Rule(cst.BatchableCSTVisitor):
     fix_safety: ClassVar[Safety | None] = None
     #: cheap byte markers: the rule cannot match a file that contains none of them.
     markers: ClassVar[tuple[bytes, ...]] = (b"async",)
+    #: a marker the file must contain as well (``b"async"`` for rules about coroutine bodies)
+    requires: ClassVar[bytes | None] = None
 
     def __init__(self, ctx: Context) -> None:
         super().__init__()
@@ -110,10 +113,18 @@ class Rule(cst.BatchableCSTVisitor):
         """The prefilter markers under ``config`` (configured names can add markers)."""
         return cls.markers
 
+    @classmethod
+    def could_match(cls, source: bytes, config: Config) -> bool:
+        """Cheap byte test before parsing: False when this rule cannot report anything in ``source``."""
+        if cls.requires is not None and cls.requires not in source:
+            return False
+        markers = cls.markers_for_config(config)
+        return not markers or any(m in source for m in markers)
+
     def report(self, node: cst.CSTNode, fix: Fix | None = None, **fields: str) -> None:
         self.ctx.add_finding(self, node, self.message.format(**fields), fix)
 
     @classmethod
     def summary(cls) -> str:
-        doc = textwrap.dedent(cls.__doc__ or "").strip()
+        doc = inspect.cleandoc(cls.__doc__ or "")
         return doc.split("\n\n", 1)[0].replace("\n", " ")

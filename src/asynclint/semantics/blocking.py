@@ -393,6 +393,7 @@ class BlockingCallRule(Rule):
     """
 
     message = "`{call}` blocks the event loop; use {instead}"
+    requires = b"async"
 
     def visit_Call(self, node: cst.Call) -> None:
         ctx = self.ctx
