@@ -108,6 +108,9 @@ def discover_files(paths: Sequence[str], config: Config) -> Iterator[Path]:
         if root is not None and not (start / ".git").exists():
             for parent in reversed(above[: above.index(root) + 1]):
                 ignores.load(parent)
+            if ignores.ignored(start.resolve(), True):
+                # a folder named explicitly is linted even when a .gitignore above it ignores it
+                ignores.specs.clear()
         yield from _walk(start, ignores, user, config)
 
 
