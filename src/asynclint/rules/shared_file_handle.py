@@ -132,7 +132,7 @@ class SharedFileHandle(ThreadedRule):
         if not threads.module_file(handle):
             return
         _, func, why = found
-        lock, create = threads.lock_name(handle.value, None, handle.value, func)
+        lock, create, fixable = threads.lock_name(handle.value, None, handle.value, func)
 
         def same_handle(line: cst.SimpleStatementLine) -> bool:
             for small in line.body:
@@ -141,7 +141,9 @@ class SharedFileHandle(ThreadedRule):
                     return False
             return True
 
-        fix = threads.lock_fix(report_node, lock, create, f"Hold `{lock}` around the file object", group=same_handle)
+        fix = None
+        if fixable:
+            fix = threads.lock_fix(report_node, lock, create, f"Hold `{lock}` around the file object", group=same_handle)
         self.report(
             report_node,
             fix=fix,

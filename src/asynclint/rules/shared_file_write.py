@@ -108,8 +108,8 @@ class SharedFileWrite(ThreadedRule):
         state = path.value if isinstance(path, cst.Name) else None
         stem = PurePath(literal).stem if literal and PurePath(literal).stem else None
         base = stem or state or "file"
-        lock, create = threads.lock_name(state, literal, base, func)
-        fix = threads.lock_fix(node, lock, create, f"Hold `{lock}` around the write")
+        lock, create, fixable = threads.lock_name(state, literal, base, func)
+        fix = threads.lock_fix(node, lock, create, f"Hold `{lock}` around the write") if fixable else None
         self.report(
             node,
             fix=fix,

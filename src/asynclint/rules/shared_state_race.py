@@ -113,13 +113,15 @@ class SharedStateRace(ThreadedRule):
         root = race_root(threads, node)
         if root is None:
             return
-        lock, create = threads.lock_name(root.value, None, root.value, func)
+        lock, create, fixable = threads.lock_name(root.value, None, root.value, func)
 
         def same_lock(line: cst.SimpleStatementLine) -> bool:
             roots = [race_root(threads, small) for small in line.body]
             return all(r is not None and threads.lock_name(r.value, None, r.value, func)[0] == lock for r in roots)
 
-        fix = threads.lock_fix(node, lock, create, f"Hold `{lock}` around the update", group=same_lock)
+        fix = None
+        if fixable:
+            fix = threads.lock_fix(node, lock, create, f"Hold `{lock}` around the update", group=same_lock)
         self.report(
             node,
             fix=fix,

@@ -96,6 +96,18 @@ LOCK_CTORS = frozenset(
         "multiprocessing.BoundedSemaphore",
     }
 )
+#: locks the thread holding them may take again
+REENTRANT_LOCKS = frozenset(
+    {
+        "threading.RLock",
+        "threading.Condition",
+        "multiprocessing.RLock",
+        "filelock.FileLock",
+        "filelock.SoftFileLock",
+        "filelock.UnixFileLock",
+        "filelock.WindowsFileLock",
+    }
+)
 #: locks that other processes see too (a lock file): one built per call still protects
 INTERPROCESS_LOCKS = frozenset(
     {
@@ -720,8 +732,9 @@ class Threads:
             if acquired is not None:
                 held.append(acquired)
                 continue
-            for released in self._releases(stmt):
-                held = [h for h in held if not same_ref(h, released)]
+            if held:
+                for released in self._releases(stmt):
+                    held = [h for h in held if not same_ref(h, released)]
         return False
 
     def _releases(self, stmt: cst.CSTNode) -> list[cst.BaseExpression]:
@@ -912,40 +925,66 @@ class Threads:
         return False
 
     # -- the lock fix --------------------------------------------------------------------------
-    def _module_lock_names(self) -> dict[str, bool]:
-        """Module-level names -> whether they are bound to a lock."""
-        def build() -> dict[str, bool]:
-            out: dict[str, bool] = {}
+    def _module_lock_names(self) -> dict[str, str]:
+        """Module-level names -> "lock", "rlock" (reentrant) or "" (bound to something else)."""
+
+        def kind(value: cst.BaseExpression) -> str:
+            if not isinstance(value, cst.Call):
+                return ""
+            names = self.ctx.qualified_names(value.func)
+            if names & REENTRANT_LOCKS:
+                return "rlock"
+            return "lock" if names & (LOCK_CTORS | INTERPROCESS_LOCKS | set(self.config.lock_names)) else ""
+
+        def build() -> dict[str, str]:
+            out: dict[str, str] = {}
             for stmt in self.ctx.module.body:
+                if isinstance(stmt, (cst.FunctionDef, cst.ClassDef)):
+                    out.setdefault(stmt.name.value, "")
                 if not isinstance(stmt, cst.SimpleStatementLine):
                     continue
                 for small in stmt.body:
                     if isinstance(small, cst.Assign):
                         for target in small.targets:
                             if isinstance(target.target, cst.Name):
-                                lock = bool(self.ctx.qualified_names(small.value.func) & (LOCK_CTORS | INTERPROCESS_LOCKS | set(self.config.lock_names))) if isinstance(small.value, cst.Call) else False
-                                out[target.target.value] = out.get(target.target.value, False) or lock
+                                out[target.target.value] = out.get(target.target.value) or kind(small.value)
                     elif isinstance(small, (cst.Import, cst.ImportFrom)) and not isinstance(small.names, cst.ImportStar):
                         for alias in small.names:
                             local = alias.evaluated_alias or alias.evaluated_name
-                            out.setdefault(local.split(".")[0], False)
-            for stmt in self.ctx.module.body:
-                if isinstance(stmt, (cst.FunctionDef, cst.ClassDef)):
-                    out.setdefault(stmt.name.value, False)
+                            out.setdefault(local.split(".")[0], "")
             return out
 
         return self.ctx.memo("threads.module_locks", build)  # type: ignore[return-value]
 
     def guarding_lock(self, state: str | None, literal: str | None) -> str | None:
-        """A module-level lock the module already holds around ``state`` (a name) or the path literal."""
+        """A module-level lock the module already holds around ``state`` (a name) or the path
+        literal: in a ``with LOCK:`` body, or between ``LOCK.acquire()`` and ``LOCK.release()``."""
         locks = self._module_lock_names()
         for with_node in self.withs:
             for item in with_node.items:
                 lock = item.item
-                if not (isinstance(lock, cst.Name) and locks.get(lock.value)):
-                    continue
-                if self._mentions(with_node.body, state, literal):
+                if isinstance(lock, cst.Name) and locks.get(lock.value) and self._mentions(with_node.body, state, literal):
                     return lock.value
+        for call, _ in self.calls:
+            func = call.func
+            if not (
+                isinstance(func, cst.Attribute)
+                and func.attr.value == "acquire"
+                and isinstance(func.value, cst.Name)
+                and locks.get(func.value.value)
+            ):
+                continue
+            expr = self.ctx.parent(call)
+            line = self.ctx.parent(expr) if isinstance(expr, cst.Expr) else None
+            block = self.ctx.parent(line) if isinstance(line, cst.SimpleStatementLine) else None
+            if not isinstance(block, cst.IndentedBlock):
+                continue
+            body = list(block.body)
+            for stmt in body[body.index(line) + 1 :]:  # type: ignore[arg-type]
+                if self._mentions(stmt, state, literal):
+                    return func.value.value
+                if any(same_ref(r, func.value) for r in self._releases(stmt)):
+                    break
         return None
 
     def _mentions(self, body: cst.CSTNode, state: str | None, literal: str | None) -> bool:
@@ -961,25 +1000,25 @@ class Threads:
 
     def lock_name(
         self, state: str | None, literal: str | None, base: str, func: Callable_ | None = None
-    ) -> tuple[str, bool]:
-        """(the lock to use, whether it must be created). Reuses a module lock already held around
-        the same state; else ``_<base>_lock``, where ``base`` is the state's name or the file's stem.
+    ) -> tuple[str, bool, bool]:
+        """(the lock to use, whether it must be created, whether the fix may take it).
 
-        When some caller of ``func`` already holds a lock, an existing lock is never reused: taking
-        a ``threading.Lock`` its caller holds would deadlock."""
-        fresh = func is not None and func in self.called_locked
-        if not fresh:
-            existing = self.guarding_lock(state, literal)
-            if existing is not None:
-                return existing, False
+        Reuses a module lock already held around the same state; else ``_<base>_lock``, where
+        ``base`` is the state's name or the file's stem. Where some caller of ``func`` already
+        holds a lock, a non-reentrant lock is never taken again (that deadlocks); if such a lock
+        already guards the state elsewhere, a new lock would not exclude it either: no fix then."""
+        held_by_caller = func is not None and func in self.called_locked
         names = self._module_lock_names()
+        existing = self.guarding_lock(state, literal)
+        if existing is not None:
+            return existing, False, not held_by_caller or names.get(existing) == "rlock"
         stem = f"_{_identifier(base)}_lock"
         candidate = stem
         n = 2
-        while candidate in names and (fresh or not names[candidate]):
+        while candidate in names and (names[candidate] == "" or (held_by_caller and names[candidate] != "rlock")):
             candidate = f"{stem}{n}"
             n += 1
-        return candidate, candidate not in names
+        return candidate, candidate not in names, True
 
     def lock_fix(
         self,
