@@ -34,6 +34,8 @@ class SharedStateRace(ThreadedRule):
     after the state: `_counter_lock` for `COUNTER`) and `import threading` when missing. A new
     lock changes timing and can deadlock if the statement calls code that takes the same lock
     in another order. A one-line suite (`if hit: COUNTER += 1`) is rewritten into an indented block.
+    No fix is offered when a caller already holds the (non-reentrant) lock that guards the state:
+    taking it again would deadlock, and a second lock would not exclude the first.
 
     ## Options
     `thread-entrypoints` adds decorators or qualified function names whose functions run on pool
