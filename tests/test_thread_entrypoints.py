@@ -49,9 +49,11 @@ def test_azure_message_names_the_decorator_and_its_line() -> None:
         """
     )
     assert [f.message for f in result.findings] == [
-        "`SEEN[req.url] = SEEN.get(req.url, 0) + 1` is a non-atomic read-modify-write of module-level `SEEN` "
-        "in `orders()`, which runs on the Azure Functions worker thread pool (PYTHON_THREADPOOL_THREAD_COUNT) "
-        "via @app.route at line 6: concurrent calls lose updates; hold a lock around it (`with _seen_lock:`)"
+        (
+            "`SEEN[req.url] = SEEN.get(req.url, 0) + 1` is a non-atomic read-modify-write of module-level `SEEN` "
+            "in `orders()`, which runs on the Azure Functions worker thread pool (PYTHON_THREADPOOL_THREAD_COUNT) "
+            "via @app.route at line 6: concurrent calls lose updates; hold a lock around it (`with _seen_lock:`)"
+        )
     ]
 
 
