@@ -48,22 +48,26 @@ def fixed_text(source: str, *codes: str, **options: str) -> str:
 
 def test_existing_alias_is_reused_and_no_second_import() -> None:
     source = "import asyncio as aio\nimport time\n\nasync def f():\n    time.sleep(1)\n"
-    assert fixed_text(source) == "import asyncio as aio\nimport time\n\nasync def f():\n    await aio.sleep(1)\n"
+    assert fixed_text(source) == "import asyncio as aio\n\nasync def f():\n    await aio.sleep(1)\n"
 
 
 def test_missing_import_is_added_once_after_existing_imports() -> None:
-    source = "import os\nimport time\n\nasync def f():\n    time.sleep(1)\n    time.sleep(2)\n    return os\n"
+    source = "import os\nimport time\n\nasync def f():\n    time.sleep(1)\n    time.sleep(2)\n    return os.sep, time.monotonic()\n"
     assert fixed_text(source) == (
         "import os\nimport time\nimport asyncio\n\n"
-        "async def f():\n    await asyncio.sleep(1)\n    await asyncio.sleep(2)\n    return os\n"
+        "async def f():\n    await asyncio.sleep(1)\n    await asyncio.sleep(2)\n    return os.sep, time.monotonic()\n"
     )
 
 
 def test_import_goes_after_docstring_future_and_imports() -> None:
-    source = '"""Doc."""\nfrom __future__ import annotations\n\nimport time\n\nasync def f():\n    time.sleep(1)\n'
+    source = '"""Doc."""\nfrom __future__ import annotations\n\nimport time\n\nasync def f():\n    time.sleep(1)\n    return time.time()\n'
     assert fixed_text(source) == (
         '"""Doc."""\nfrom __future__ import annotations\n\nimport time\nimport asyncio\n\n'
-        "async def f():\n    await asyncio.sleep(1)\n"
+        "async def f():\n    await asyncio.sleep(1)\n    return time.time()\n"
+    )
+    # where the fix leaves `import time` unused, it goes (ruff would report F401)
+    assert fixed_text(source.replace("    return time.time()\n", "")) == (
+        '"""Doc."""\nfrom __future__ import annotations\nimport asyncio\n\nasync def f():\n    await asyncio.sleep(1)\n'
     )
 
 
@@ -71,20 +75,20 @@ def test_import_after_future_when_that_is_the_only_import() -> None:
     source = "from __future__ import annotations\nasync def f():\n    import time\n    time.sleep(1)\n"
     assert fixed_text(source) == (
         "from __future__ import annotations\nimport asyncio\n\n"
-        "async def f():\n    import time\n    await asyncio.sleep(1)\n"
+        "async def f():\n    await asyncio.sleep(1)\n"
     )
 
 
 def test_import_in_module_without_imports() -> None:
     source = "#!/usr/bin/env python\n# a comment\nasync def f():\n    import time\n    time.sleep(1)\n"
     assert fixed_text(source) == (
-        "#!/usr/bin/env python\n# a comment\nimport asyncio\n\nasync def f():\n    import time\n    await asyncio.sleep(1)\n"
+        "#!/usr/bin/env python\n# a comment\nimport asyncio\n\nasync def f():\n    await asyncio.sleep(1)\n"
     )
 
 
 def test_import_in_module_with_only_a_docstring() -> None:
     source = '"""Doc."""\n\nasync def f():\n    import time\n    time.sleep(1)\n'
-    assert fixed_text(source) == '"""Doc."""\nimport asyncio\n\nasync def f():\n    import time\n    await asyncio.sleep(1)\n'
+    assert fixed_text(source) == '"""Doc."""\nimport asyncio\n\nasync def f():\n    await asyncio.sleep(1)\n'
 
 
 def test_import_when_the_imports_are_inside_try() -> None:
@@ -104,7 +108,7 @@ def test_alias_imported_inside_try_is_reused() -> None:
 def test_from_import_of_asyncio_does_not_hide_the_module_import() -> None:
     source = "from asyncio import sleep\nimport time\n\nasync def f():\n    time.sleep(1)\n    await sleep(0)\n"
     assert fixed_text(source) == (
-        "from asyncio import sleep\nimport time\nimport asyncio\n\n"
+        "from asyncio import sleep\nimport asyncio\n\n"
         "async def f():\n    await asyncio.sleep(1)\n    await sleep(0)\n"
     )
 
@@ -158,7 +162,7 @@ def test_to_thread_is_the_default_style() -> None:
 )
 def test_parentheses_where_precedence_needs_them(line: str, expected: str) -> None:
     source = f"import asyncio\nimport time\n\nasync def f():\n    {line}\n"
-    assert fixed_text(source) == f"import asyncio\nimport time\n\nasync def f():\n    {expected}\n"
+    assert fixed_text(source) == f"import asyncio\n\nasync def f():\n    {expected}\n"
 
 
 # -- nested fixes ----------------------------------------------------------------------------
@@ -181,9 +185,9 @@ def test_fix_bytes_counts_fixes_and_keeps_unsafe_ones_without_unsafe() -> None:
     source = "import requests\nimport time\n\nasync def f(url):\n    time.sleep(1)\n    return requests.get(url)\n"
     result = fix(source, "ASL200", "ASL210", unsafe=False)
     assert result.fixed == 1
-    assert [(f.code, f.line) for f in result.remaining] == [("ASL210", 7)]  # in the fixed text
+    assert [(f.code, f.line) for f in result.remaining] == [("ASL210", 6)]  # in the fixed text
     assert result.source.decode() == (
-        "import requests\nimport time\nimport asyncio\n\nasync def f(url):\n    await asyncio.sleep(1)\n    return requests.get(url)\n"
+        "import requests\nimport asyncio\n\nasync def f(url):\n    await asyncio.sleep(1)\n    return requests.get(url)\n"
     )
 
 
@@ -193,18 +197,18 @@ def test_fix_bytes_counts_fixes_and_keeps_unsafe_ones_without_unsafe() -> None:
 def test_crlf_file_stays_crlf_everywhere() -> None:
     source = b'"""Doc."""\r\nimport time\r\n\r\nasync def f():\r\n    time.sleep(1)\r\n'
     assert fix(source).source == (
-        b'"""Doc."""\r\nimport time\r\nimport asyncio\r\n\r\nasync def f():\r\n    await asyncio.sleep(1)\r\n'
+        b'"""Doc."""\r\nimport asyncio\r\n\r\nasync def f():\r\n    await asyncio.sleep(1)\r\n'
     )
 
 
 def test_crlf_file_without_imports_gets_a_crlf_import() -> None:
     source = b"async def f():\r\n    import time\r\n    time.sleep(1)\r\n"
-    assert fix(source).source == b"import asyncio\r\n\r\nasync def f():\r\n    import time\r\n    await asyncio.sleep(1)\r\n"
+    assert fix(source).source == b"import asyncio\r\n\r\nasync def f():\r\n    await asyncio.sleep(1)\r\n"
 
 
 def test_bom_is_kept() -> None:
     source = b"\xef\xbb\xbfimport time\n\nasync def f():\n    time.sleep(1)  # caf\xc3\xa9\n"
-    assert fix(source).source == b"\xef\xbb\xbfimport time\nimport asyncio\n\nasync def f():\n    await asyncio.sleep(1)  # caf\xc3\xa9\n"
+    assert fix(source).source == b"\xef\xbb\xbfimport asyncio\n\nasync def f():\n    await asyncio.sleep(1)  # caf\xc3\xa9\n"
 
 
 def test_latin1_file_with_coding_cookie_keeps_its_encoding() -> None:
@@ -215,7 +219,7 @@ def test_latin1_file_with_coding_cookie_keeps_its_encoding() -> None:
 
 def test_no_newline_at_end_of_file() -> None:
     source = b"import time\n\nasync def f():\n    time.sleep(1)"
-    assert fix(source).source == b"import time\nimport asyncio\n\nasync def f():\n    await asyncio.sleep(1)"
+    assert fix(source).source == b"import asyncio\n\nasync def f():\n    await asyncio.sleep(1)"
 
 
 # -- validation, convergence ------------------------------------------------------------------
@@ -322,7 +326,7 @@ def test_original_that_does_not_compile_only_needs_to_parse() -> None:
     result = fix_bytes(source.encode(), "mod.py", Config(select=["ASL200"]))
     assert result.error is None
     assert result.source.decode() == source.replace("time.sleep(1)", "await asyncio.sleep(1)").replace(
-        "import time\n", "import time\nimport asyncio\n"
+        "import time\n", "import asyncio\n"
     )
 
 
@@ -508,7 +512,7 @@ def cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
 
 
 SLEEPY = "import time\n\nasync def f():\n    time.sleep(1)\n"
-SLEEPY_FIXED = "import time\nimport asyncio\n\nasync def f():\n    await asyncio.sleep(1)\n"
+SLEEPY_FIXED = "import asyncio\n\nasync def f():\n    await asyncio.sleep(1)\n"
 BROKEN = "import time\n\nasync def f(:\n    time.sleep(1)\n"
 
 
@@ -540,7 +544,7 @@ def test_cli_diff_writes_nothing(tmp_path: Path) -> None:
     proc = cli("--diff", "--select", "ASL200", "app.py", cwd=tmp_path)
     assert proc.returncode == 1
     assert proc.stdout == (
-        "--- app.py\n+++ app.py\n@@ -1,4 +1,5 @@\n import time\n+import asyncio\n \n async def f():\n"
+        "--- app.py\n+++ app.py\n@@ -1,4 +1,4 @@\n-import time\n+import asyncio\n \n async def f():\n"
         "-    time.sleep(1)\n+    await asyncio.sleep(1)\n"
     )
     assert proc.stderr == "Would fix 1 file.\n"
@@ -570,7 +574,7 @@ def test_cli_fix_output_and_exit_non_zero_on_fix(tmp_path: Path) -> None:
     proc = cli("--fix", "--unsafe-fixes", "--exit-non-zero-on-fix", "--select", "ASL200,ASL210", "app.py", cwd=tmp_path)
     assert (proc.returncode, proc.stdout, proc.stderr) == (1, "Fixed 1 error. Found 0 remaining errors.\n", "")
     assert (tmp_path / "app.py").read_text() == (
-        "import requests\nimport time\nimport asyncio\n\nasync def f(url):\n    await asyncio.sleep(1)\n"
+        "import requests\nimport asyncio\n\nasync def f(url):\n    await asyncio.sleep(1)\n"
         "    return await asyncio.to_thread(requests.get, url)\n"
     )
     (tmp_path / "app.py").write_text(SLEEPY)

@@ -13,7 +13,8 @@ from typing import Iterable, Sequence
 
 import libcst as cst
 from libcst.codemod import CodemodContext
-from libcst.codemod.visitors import AddImportsVisitor
+from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
+from libcst.metadata import MetadataWrapper
 
 from asynclint import registry
 from asynclint.config import Config
@@ -95,6 +96,7 @@ def apply_fixes(module: cst.Module, fixes: Iterable[Fix]) -> cst.Module:
         for target, replacement in fix.replacements:
             replacements[id(target)] = replacement
     new = module.visit(_Replacer(replacements)) if replacements else module
+    removals = _imports_fixes_may_orphan(module, new, fixes)
     preludes = _unique(p for fix in fixes for p in fix.prelude)
     if preludes:
         new = _insert_prelude(new, preludes)
@@ -108,7 +110,103 @@ def apply_fixes(module: cst.Module, fixes: Iterable[Fix]) -> cst.Module:
             else:
                 AddImportsVisitor.add_needed_import(context, spec.module, spec.name)
         new = AddImportsVisitor(context).transform_module(new)
+    if removals is not None:
+        # only the imports the replaced code used, and only where nothing else uses them now
+        new = _RemoveOrphanedImports(removals).transform_module(new)
     return new
+
+
+def _free_names(node: cst.CSTNode, out: set[str]) -> None:
+    """Names ``node`` reads (not attribute names after a dot, not keyword argument names)."""
+    if isinstance(node, cst.Name):
+        out.add(node.value)
+    elif isinstance(node, cst.Attribute):
+        _free_names(node.value, out)
+    elif isinstance(node, cst.Arg):
+        _free_names(node.value, out)
+    else:
+        for child in node.children:
+            _free_names(child, out)
+
+
+class _RemoveOrphanedImports(RemoveImportsVisitor):
+    """libcst's RemoveImportsVisitor, leaving imports inside ``try:`` and ``if`` blocks alone: those
+    are deliberate (optional dependencies, version checks, ``TYPE_CHECKING``)."""
+
+    def __init__(self, context: CodemodContext) -> None:
+        super().__init__(context)
+        self._guarded = 0
+
+    def visit_Try(self, node: cst.Try) -> None:
+        self._guarded += 1
+
+    def leave_Try(self, original_node: cst.Try, updated_node: cst.Try) -> cst.Try:
+        self._guarded -= 1
+        return updated_node
+
+    def visit_TryStar(self, node: cst.TryStar) -> None:
+        self._guarded += 1
+
+    def leave_TryStar(self, original_node: cst.TryStar, updated_node: cst.TryStar) -> cst.TryStar:
+        self._guarded -= 1
+        return updated_node
+
+    def visit_If(self, node: cst.If) -> None:
+        self._guarded += 1
+
+    def leave_If(self, original_node: cst.If, updated_node: cst.If) -> cst.If:
+        self._guarded -= 1
+        return updated_node
+
+    def leave_IndentedBlock(self, original_node: cst.IndentedBlock, updated_node: cst.IndentedBlock) -> cst.IndentedBlock:
+        # a block whose first statement (an import) went must not start with a blank line
+        body = updated_node.body
+        first = body[0] if body else None
+        if (
+            isinstance(first, (cst.SimpleStatementLine, cst.BaseCompoundStatement))
+            and len(body) < len(original_node.body)
+            and first is not original_node.body[0]
+        ):
+            lines = list(first.leading_lines)
+            while lines and lines[0].comment is None:
+                lines.pop(0)
+            return updated_node.with_changes(body=[first.with_changes(leading_lines=lines), *body[1:]])
+        return updated_node
+
+    def leave_Import(
+        self, original_node: cst.Import, updated_node: cst.Import
+    ) -> cst.Import | cst.RemovalSentinel:
+        if self._guarded:
+            return updated_node
+        return super().leave_Import(original_node, updated_node)
+
+    def leave_ImportFrom(
+        self, original_node: cst.ImportFrom, updated_node: cst.ImportFrom
+    ) -> cst.ImportFrom | cst.RemovalSentinel:
+        if self._guarded:
+            return updated_node
+        return super().leave_ImportFrom(original_node, updated_node)
+
+
+def _imports_fixes_may_orphan(module: cst.Module, new: cst.Module, fixes: Sequence[Fix]) -> CodemodContext | None:
+    """The imports the fixes' target nodes refer to, scheduled for removal if unused after the fix
+    (``import time`` once the last ``time.sleep`` became ``asyncio.sleep``).
+
+    Scope analysis of the whole module is costly (JSON output applies each fix on its own), so it
+    runs only when a name the targets used now occurs at most once in the new text (its import)."""
+    targets = [target for fix in fixes for target, _ in fix.replacements]
+    names: set[str] = set()
+    for target in targets:
+        _free_names(target, names)
+    if not names:
+        return None
+    code = new.code
+    if all(len(re.findall(rf"(?<![\w.]){re.escape(name)}(?!\w)", code)) > 1 for name in names):
+        return None
+    context = CodemodContext(wrapper=MetadataWrapper(module, unsafe_skip_copy=True))
+    for target in targets:
+        RemoveImportsVisitor.remove_unused_import_by_node(context, target)
+    return context if context.scratch.get(RemoveImportsVisitor.CONTEXT_KEY) else None
 
 
 def _module_level_imports(module: cst.Module) -> set[tuple[str, str | None]]:
