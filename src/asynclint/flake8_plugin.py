@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import codecs
+import importlib
 import io
 import tokenize
 from pathlib import Path
@@ -111,9 +112,9 @@ class AsyncLintChecker:
         try:
             cls.config = config_from_options(options)
         except ConfigError as exc:
-            from flake8.exceptions import ExecutionError
-
-            raise ExecutionError(f"asynclint: {exc}") from None
+            # flake8 prints an ExecutionError as one message, without a traceback
+            execution_error = importlib.import_module("flake8.exceptions").ExecutionError
+            raise execution_error(f"asynclint: {exc}") from None
 
     def run(self) -> Iterator[tuple[int, int, str, type[AsyncLintChecker]]]:
         # flake8 runs tree plugins only on files Python's own parser accepted (otherwise it reports

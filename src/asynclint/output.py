@@ -136,11 +136,11 @@ def text_edits(result: Result | None, finding: Finding) -> list[TextEdit]:
         return []
     old, new = source_lines(before), source_lines(after)
     starts = [0]
-    for line in old:
-        starts.append(starts[-1] + len(line))  # the last entry is the end of the text
+    for text in old:
+        starts.append(starts[-1] + len(text))  # the last entry is the end of the text
     new_starts = [0]
-    for line in new:
-        new_starts.append(new_starts[-1] + len(line))
+    for text in new:
+        new_starts.append(new_starts[-1] + len(text))
     edits: list[TextEdit] = []
     matcher = difflib.SequenceMatcher(a=old, b=new, autojunk=False)
     for tag, i1, i2, j1, j2 in matcher.get_opcodes():
