@@ -4,6 +4,7 @@ from __future__ import annotations
 import codecs
 import importlib
 import io
+import re
 import tokenize
 from pathlib import Path
 from typing import Any, ClassVar, Iterator, Sequence
@@ -24,9 +25,9 @@ OPTIONS: dict[str, str] = {
 }
 
 _HELP = {
-    "asynclint-extra-blocking-calls": "comma-separated qualified names reported as blocking calls (ASL260), "
-    "each optionally followed by =REPLACEMENT naming the async alternative, e.g. "
-    "'mylib.fetch=mylib.afetch,legacy.Client.get'",
+    "asynclint-extra-blocking-calls": "comma-separated NAME=REPLACEMENT pairs: calls (qualified names) reported "
+    "as blocking (ASL260), and the async alternative the message names, e.g. "
+    "'mylib.fetch=mylib.afetch,legacy.Client.get=legacy.AsyncClient.get'",
     "asynclint-fix-style": f"thread wrapper the messages suggest: {' or '.join(FIX_STYLES)} (default: to-thread)",
     "asynclint-target-version": "lowest Python the code runs on, e.g. py38 (below py39 messages suggest "
     "run_in_executor; default: py310)",
@@ -41,13 +42,17 @@ def _dest(option: str) -> str:
     return option.replace("-", "_")
 
 
-def _parse_blocking_calls(entries: Sequence[str]) -> dict[str, str]:
+def _parse_blocking_calls(value: str) -> dict[str, str]:
+    """``NAME=REPLACEMENT`` pairs separated by commas or newlines (spaces around ``=`` allowed, so
+    not flake8's comma_separated_list, which also splits at spaces)."""
     out: dict[str, str] = {}
-    for entry in entries:
-        name, _, replacement = entry.partition("=")
-        if not name.strip():
-            raise ConfigError(f"--asynclint-extra-blocking-calls: empty name in {entry!r}")
-        out[name.strip()] = replacement.strip()
+    for entry in re.split(r"[,\n]", value):
+        if not entry.strip():
+            continue
+        name, equals, replacement = (part.strip() for part in entry.partition("="))
+        if not (name and equals and replacement):
+            raise ConfigError(f"asynclint-extra-blocking-calls: expected NAME=REPLACEMENT, got {entry!r}")
+        out[name] = replacement
     return out
 
 
@@ -102,6 +107,8 @@ class AsyncLintChecker:
                 kwargs["metavar"] = "STYLE"
             elif option == "asynclint-target-version":
                 kwargs["metavar"] = "VERSION"
+            elif option == "asynclint-extra-blocking-calls":
+                kwargs["metavar"] = "PAIRS"
             else:
                 kwargs["comma_separated_list"] = True
                 kwargs["metavar"] = "NAMES"
