@@ -507,3 +507,25 @@ def test_sarif_of_a_clean_run_is_valid_and_empty(tmp_path: Path, empty_config: P
     validate_sarif(document)
     assert document["runs"][0]["results"] == []
     assert document["runs"][0]["invocations"] == [{"executionSuccessful": True, "toolExecutionNotifications": []}]
+
+
+def _doc_blocks(language: str, first_line_prefix: str) -> list[str]:
+    text = (REPO / "docs" / "integrations.md").read_text(encoding="utf-8")
+    blocks = re.findall(rf"```{language}\n(.*?)```", text, flags=re.DOTALL)
+    return [b for b in blocks if b.startswith(first_line_prefix)]
+
+
+def test_documented_workflows_validate(tmp_path: Path) -> None:
+    """The workflows users paste from docs/integrations.md are valid GitHub workflows."""
+    blocks = _doc_blocks("yaml", "# .github/workflows/")
+    assert len(blocks) == 2
+    files = []
+    for i, block in enumerate(blocks):
+        path = tmp_path / f"workflow{i}.yml"
+        path.write_text(block, encoding="utf-8")
+        files.append(str(path))
+    command = [str(Path(sys.executable).with_name("check-jsonschema")), "--builtin-schema", "vendor.github-workflows"]
+    proc = subprocess.run([*command, *files], capture_output=True, text=True, timeout=120, check=False)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert any("uses: asynclint/asynclint@" in b for b in blocks)
+    assert any("github/codeql-action/upload-sarif@" in b and "--output-format sarif" in b for b in blocks)

@@ -5,6 +5,7 @@ PyPI) once for the module."""
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -100,3 +101,24 @@ def test_fix_hook_rewrites_the_file(project: Path, precommit_home: Path) -> None
     assert (project / "app.py").read_text(encoding="utf-8") == expected
     again = pre_commit(project, precommit_home, "asynclint-fix")
     assert again.returncode == 0, again.stdout + again.stderr
+
+
+def test_documented_config_is_valid(tmp_path: Path, precommit_home: Path) -> None:
+    text = (REPO / "docs" / "integrations.md").read_text(encoding="utf-8")
+    (block,) = [b for b in re.findall(r"```yaml\n(.*?)```", text, flags=re.DOTALL) if "# .pre-commit-config.yaml" in b]
+    assert re.findall(r"- id: (asynclint(?:-fix)?)\b", block) == ["asynclint-fix", "asynclint"]
+    config = tmp_path / ".pre-commit-config.yaml"
+    config.write_text(block, encoding="utf-8")
+    proc = subprocess.run(
+        [sys.executable, "-m", "pre_commit", "validate-config", str(config)],
+        env=_env(precommit_home), capture_output=True, text=True, timeout=120, check=False,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_hooks_file_is_valid(precommit_home: Path) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "pre_commit", "validate-manifest", str(REPO / ".pre-commit-hooks.yaml")],
+        env=_env(precommit_home), capture_output=True, text=True, timeout=120, check=False,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
