@@ -529,3 +529,35 @@ def test_documented_workflows_validate(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert any("uses: asynclint/asynclint@" in b for b in blocks)
     assert any("github/codeql-action/upload-sarif@" in b and "--output-format sarif" in b for b in blocks)
+
+
+def test_action_run_step_passes_inputs(tmp_path: Path) -> None:
+    """The action's run step, executed by bash with the inputs as GitHub passes them (the install step
+    is pip; here the test environment's asynclint stands in for the one it installs)."""
+    import yaml
+
+    action = yaml.safe_load((REPO / "action.yml").read_text(encoding="utf-8"))
+    assert action["runs"]["using"] == "composite"
+    assert set(action["inputs"]) == {"paths", "args"} and action["inputs"]["paths"]["default"] == "."
+    install, step = action["runs"]["steps"]
+    assert "${{ github.action_path }}" in install["env"]["ACTION_PATH"]
+    assert step["env"]["INPUT_PATHS"] == "${{ inputs.paths }}" and step["env"]["INPUT_ARGS"] == "${{ inputs.args }}"
+    (tmp_path / "app.py").write_text("import time\n\nasync def main():\n    time.sleep(1)\n", encoding="utf-8")
+    (tmp_path / "other.py").write_text("import time\n\nasync def main():\n    time.sleep(2)\n", encoding="utf-8")
+    base = {k: v for k, v in os.environ.items() if not k.startswith("ASYNCLINT_")}
+    base["ASYNCLINT_BIN"] = str(Path(sys.executable).parent)
+
+    def run_step(paths: str, args: str) -> subprocess.CompletedProcess[str]:
+        env = {**base, "INPUT_PATHS": paths, "INPUT_ARGS": args}
+        return subprocess.run(
+            ["bash", "-c", step["run"]], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120, check=False
+        )
+
+    proc = run_step("app.py  other.py", "--select ASL200")
+    assert proc.returncode == 1, proc.stderr
+    assert [line.split(",")[0] for line in proc.stdout.splitlines()] == ["::error file=app.py", "::error file=other.py"]
+    assert all(WORKFLOW_COMMAND.fullmatch(line) for line in proc.stdout.splitlines())
+    assert run_step("app.py", "--select ASL200 --exit-zero").returncode == 0
+    assert run_step(".", "").returncode == 1  # no extra arguments at all
+    star = run_step("*.py", "--select ASL200")  # no glob expansion: '*.py' is not a file
+    assert star.returncode == 2 and "*.py: no such file or directory" in star.stderr
