@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-BLOCKING = "import time\n\n\nasync def handler():\n    time.sleep(1)\n"
+BLOCKING = "import asyncio\nimport time\n\n\nasync def handler():\n    time.sleep(1)\n    await asyncio.sleep(0)\n"
 CLEAN = "import asyncio\n\n\nasync def handler():\n    await asyncio.sleep(1)\n"
 
 
@@ -26,7 +26,7 @@ def test_finding_line_format_and_exit_1(tmp_path: Path) -> None:
     out = run("app.py", cwd=tmp_path)
     assert out.returncode == 1
     assert out.stdout.splitlines() == [
-        "app.py:5:5: ASL200 [*] `time.sleep(...)` blocks the event loop; use `await asyncio.sleep(...)`",
+        "app.py:6:5: ASL200 [*] `time.sleep(...)` blocks the event loop; use `await asyncio.sleep(...)`",
         "Found 1 error (1 fixable with --fix).",
     ]
     assert out.stderr == ""
@@ -68,7 +68,7 @@ def test_syntax_error_is_asl001_and_other_files_are_checked(tmp_path: Path) -> N
     assert out.returncode == 1
     lines = out.stdout.splitlines()
     assert lines[0] == "bad.py:1:13: ASL001 SyntaxError: invalid syntax"
-    assert lines[1].startswith("good.py:5:5: ASL200 ")
+    assert lines[1].startswith("good.py:6:5: ASL200 ")
     assert "Traceback" not in out.stderr + out.stdout
 
 
@@ -152,7 +152,7 @@ def test_noqa_and_skip_file(tmp_path: Path) -> None:
 
 
 def test_statistics(tmp_path: Path) -> None:
-    (tmp_path / "app.py").write_text(BLOCKING + "\n\nasync def other():\n    time.sleep(2)\n")
+    (tmp_path / "app.py").write_text(BLOCKING + "\n\nasync def other():\n    time.sleep(2)\n    await asyncio.sleep(0)\n")
     out = run("--statistics", "app.py", cwd=tmp_path)
     assert out.stdout.splitlines() == ["2\tASL200\t[*] blocking-sleep", "Found 2 errors (2 fixable with --fix)."]
 

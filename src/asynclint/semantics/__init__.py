@@ -7,8 +7,6 @@ import libcst as cst
 from libcst.metadata import (
     Assignment,
     MetadataWrapper,
-    ParentNodeProvider,
-    QualifiedNameProvider,
     QualifiedNameSource,
     ScopeProvider,
 )
@@ -92,10 +90,12 @@ class Context:
         self.module: cst.Module = wrapper.module
         self.path = path
         self.config = config
-        meta = wrapper.resolve_many({ScopeProvider, QualifiedNameProvider, ParentNodeProvider})
-        self._scopes_meta: Mapping[cst.CSTNode, object] = meta[ScopeProvider]
-        self._qnames: Mapping[cst.CSTNode, object] = meta[QualifiedNameProvider]
-        self._parents: Mapping[cst.CSTNode, cst.CSTNode] = meta[ParentNodeProvider]
+        # ScopeProvider is the one metadata pass: qualified names are asked of the scopes lazily
+        # (what QualifiedNameProvider does, without its extra traversal), and parents come from a
+        # plain walk over ``children``, several times cheaper than ParentNodeProvider's visitor.
+        self._scopes_meta: Mapping[cst.CSTNode, object] = wrapper.resolve(ScopeProvider)
+        self._qnames_cache: dict[int, set[str]] = {}
+        self._parents: dict[cst.CSTNode, cst.CSTNode] = _parent_map(self.module)
         self.imports = _module_imports(self.module)
         self.library = _detect_library(self.imports)
         self.findings: list[PendingFinding] = []
@@ -160,12 +160,20 @@ class Context:
     # -- names -----------------------------------------------------------------------------
     def qualified_names(self, node: cst.CSTNode) -> set[str]:
         """Qualified names of ``node`` that come from imports or builtins (never locals)."""
-        value = self._qnames.get(node)
-        if value is None:
-            return set()
-        if callable(value):  # libcst >= 1.2 stores LazyValue
-            value = value()
-        return {q.name for q in value if q.source in _RESOLVED_SOURCES}  # type: ignore[attr-defined]
+        key = id(node)
+        cached = self._qnames_cache.get(key)
+        if cached is not None:
+            return cached
+        scope = self._scopes_meta.get(node)
+        names: set[str] = set()
+        if scope is not None:
+            names = {
+                q.name
+                for q in scope.get_qualified_names_for(node)  # type: ignore[attr-defined]
+                if q.source in _RESOLVED_SOURCES
+            }
+        self._qnames_cache[key] = names
+        return names
 
     def callee_names(self, call: cst.Call) -> set[str]:
         """Names a call resolves to. Methods of objects built from a resolved constructor are named
@@ -178,6 +186,9 @@ class Context:
         if isinstance(expr, cst.Attribute) and _crosses_call(expr.value):
             # libcst names ``requests.Session().get`` "requests.Session.get": keep the call visible
             return {f"{base}.{expr.attr.value}" for base in self.instance_names(expr.value, depth + 1)}
+        if not isinstance(expr, (cst.Name, cst.Attribute)):
+            # ``time.sleep(1)()`` calls what ``time.sleep`` returned: libcst would name it "time.sleep"
+            return set()
         names = self.qualified_names(expr)
         if names:
             return names
@@ -279,6 +290,19 @@ def _crosses_call(expr: cst.BaseExpression) -> bool:
     while isinstance(expr, cst.Attribute):
         expr = expr.value
     return not isinstance(expr, cst.Name)
+
+
+def _parent_map(module: cst.Module) -> dict[cst.CSTNode, cst.CSTNode]:
+    parents: dict[cst.CSTNode, cst.CSTNode] = {}
+    todo: list[cst.CSTNode] = [module]
+    pop, extend = todo.pop, todo.extend
+    while todo:
+        node = pop()
+        children = node.children
+        for child in children:
+            parents[child] = node
+        extend(children)
+    return parents
 
 
 def _module_imports(module: cst.Module) -> dict[str, str]:
