@@ -30,6 +30,8 @@ def test_fixture_findings(path: Path) -> None:
     assert result.error is None
     missing, unexpected = compare(source, result.findings)
     assert not missing and not unexpected, f"missing={sorted(missing)} unexpected={sorted(unexpected)}"
+    keys = [(f.line, f.col, f.code) for f in result.findings]
+    assert len(keys) == len(set(keys)), f"duplicate findings: {sorted(k for k in keys if keys.count(k) > 1)}"
 
 
 FIXED = sorted(FIXTURES.rglob("ASL*.py.fixed"))
