@@ -68,12 +68,12 @@ def _rules_command(argv: Sequence[str], out: TextIO) -> int:
         return EXIT_CLEAN
     if len(argv) != 2:
         raise UsageError("usage: asynclint rule CODE")
-    rule = registry.lookup(argv[1])
-    if rule is None:
+    found = registry.lookup(argv[1])
+    if found is None:
         raise UsageError(f"unknown rule {argv[1]!r} (see 'asynclint rules')")
     from asynclint.docs import render_rule
 
-    out.write(render_rule(rule))
+    out.write(render_rule(found))
     return EXIT_CLEAN
 
 
