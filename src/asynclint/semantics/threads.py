@@ -415,6 +415,9 @@ class Threads:
                         out.append(value)
                     elif isinstance(value, cst.Call) and ctx.qualified_names(value.func) & {"functools.partial"}:
                         out.extend(self.resolve(value, owner))
+            if not out and not calls:
+                for element in self._loop_elements(expr):
+                    out.extend(self.resolve(element, owner))
             return out
         if isinstance(expr, cst.Attribute):
             name = expr.attr.value
@@ -434,6 +437,28 @@ class Threads:
             found = [self.method(c, name) for c in classes]
             return [f for f in found if f is not None]
         return []
+
+    def _loop_elements(self, name: cst.Name) -> list[cst.BaseExpression]:
+        """The elements ``name`` takes as the target of ``for name in (a, b):`` (or of a list or
+        tuple bound to a name: ``JOBS = [a, b]; for fn in JOBS:``), so ``pool.submit(fn)`` in the
+        loop runs ``a`` and ``b``."""
+        scope = self.ctx.scope_of(name)
+        if scope is None:
+            return []
+        out: list[cst.BaseExpression] = []
+        for assignment in scope[name.value]:  # type: ignore[index]
+            if not isinstance(assignment, Assignment):
+                continue
+            loop = self.ctx.parent(assignment.node)
+            if not isinstance(loop, (cst.For, cst.CompFor)) or loop.target is not assignment.node:
+                continue
+            iterable = loop.iter
+            if isinstance(iterable, cst.Name):
+                values = self.ctx.bound_values(iterable)
+                iterable = values[0] if len(values) == 1 else iterable
+            if isinstance(iterable, (cst.Tuple, cst.List, cst.Set)):
+                out.extend(e.value for e in iterable.elements if not isinstance(e, (cst.StarredElement,)))
+        return out
 
     # -- entry points --------------------------------------------------------------------------
     def _add_entry(self, targets: Iterable[Callable_], registration: Registration) -> None:
@@ -770,6 +795,11 @@ class Threads:
             if isinstance(parent, cst.With) and child is parent.body:
                 if any(self.is_lock(item.item) for item in parent.items):
                     return True
+            elif isinstance(parent, cst.With) and isinstance(child, cst.WithItem) and parent.asynchronous is None:
+                # ``with LOCK, open(PATH, "a") as f:`` enters its items left to right
+                items = list(parent.items)
+                if any(self.is_lock(item.item) for item in items[: items.index(child)]):
+                    return True
             elif isinstance(parent, cst.If) and child is parent.body:
                 test = parent.test
                 if (
@@ -1105,6 +1135,19 @@ class Threads:
                     return None, None
                 if isinstance(current, (cst.FunctionDef, cst.ClassDef)):
                     return None, None
+                if isinstance(current, cst.With) and current.asynchronous is None:
+                    items = list(current.items)
+                    mine = [i for i in items if isinstance(i.item, cst.Name) and i.item.value == lock and i.asname is None]
+                    if mine:
+                        # ``with open(PATH, "a") as f, LOCK:`` takes the lock too late: take it first
+                        # (wrapping would take a non-reentrant lock twice)
+                        ordered = [mine[0], *(i for i in items if i is not mine[0])]
+                        last = len(ordered) - 1
+                        items = [
+                            i.with_changes(comma=cst.MaybeSentinel.DEFAULT if n == last else cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
+                            for n, i in enumerate(ordered)
+                        ]
+                        return current, current.with_changes(items=items)
                 inner = current.with_changes(leading_lines=())
                 wrapped = cst.With(items=item, body=cst.IndentedBlock(body=[inner]), leading_lines=current.leading_lines)
                 return current, wrapped
