@@ -134,6 +134,8 @@ CLASS_HANDLERS: dict[str, tuple[str, str, tuple[str, ...]]] = {
         ("list", "create", "retrieve", "update", "partial_update", "destroy"),
     ),
     "flask.views.MethodView": ("Flask", FLASK_POOL, _VERBS),
+    "flask_restful.Resource": ("Flask", FLASK_POOL, _VERBS),
+    "flask_restx.Resource": ("Flask", FLASK_POOL, _VERBS),
     "flask.views.View": ("Flask", FLASK_POOL, ("dispatch_request",)),
 }
 
@@ -475,6 +477,7 @@ class Threads:
                 decorator_registration(self.ctx, func)
                 or self._durable(func)
                 or self._azure_v1(func)
+                or self._django_view(func)
                 or self._configured(func)
             )
             if registration is not None:
@@ -498,9 +501,33 @@ class Threads:
                 n.startswith("azure.functions") for n in self.ctx.qualified_names(param.annotation.annotation)
             ):
                 return Registration("Azure Functions", "the v1 `main` entry point", func.name, AZURE_POOL)
-        if PurePath(self.ctx.path).name == "__init__.py" and "azure.functions" in self.ctx.imports:
+        if PurePath(self.ctx.path).name == "__init__.py" and self._imports("azure.functions"):
             return Registration("Azure Functions", "the v1 `main` entry point", func.name, AZURE_POOL)
         return None
+
+    def _imports(self, *modules: str) -> bool:
+        """The module imports one of ``modules`` or a submodule (``import x``, ``from x import y``)."""
+        return any(
+            key.removeprefix("from:") == m or key.removeprefix("from:").startswith(m + ".")
+            for key in self.ctx.imports
+            for m in modules
+        )
+
+    def _django_view(self, func: cst.FunctionDef) -> Registration | None:
+        """A function view of a Django app's ``views.py`` (or ``views/`` package): a public
+        module-level function whose first parameter is ``request``, in a module that imports
+        Django. ``urls.py`` routes it from another file, which a one-file linter cannot see."""
+        path = PurePath(self.ctx.path)
+        if path.stem != "views" and path.parent.name != "views":
+            return None
+        if not isinstance(self.ctx.parent(func), cst.Module) or func.name.value.startswith("_"):
+            return None
+        positional = [*func.params.posonly_params, *func.params.params]
+        if not positional or positional[0].name.value != "request":
+            return None
+        if not self._imports("django", "rest_framework"):
+            return None
+        return Registration("Django", "a function view in views.py", func.name, DJANGO_POOL)
 
     def _configured_name(self, names: set[str]) -> str | None:
         for entry in self.config.thread_entrypoints:
