@@ -155,3 +155,22 @@ def test_process_pool_and_async_handlers_are_not_threaded() -> None:
         """
     )
     assert result.findings == []
+
+
+def test_azure_v1_main_of_an_init_module_without_annotations() -> None:
+    # the v1 model: HttpTrigger/__init__.py's ``main``, whatever way azure.functions is imported
+    source = textwrap.dedent(
+        """
+        from azure.functions import HttpResponse
+
+        COUNT = {"n": 0}
+
+
+        def main(req):
+            COUNT["n"] += 1
+            return HttpResponse("ok")
+        """
+    ).lstrip("\n").encode()
+    found = lint_bytes(source, "HttpTrigger/__init__.py", Config(select=["ASL3"]))
+    assert [(f.line, f.code) for f in found.findings] == [(7, "ASL302")]
+    assert lint_bytes(source, "HttpTrigger/helpers.py", Config(select=["ASL3"])).findings == []
