@@ -32,7 +32,9 @@ from asynclint.semantics.blocking import classify_name
         ("concurrent.futures.ThreadPoolExecutor().submit().result", "ASL250",
          "concurrent.futures.ThreadPoolExecutor(...).submit(...).result", False),
         ("queue.Queue().join", "ASL250", "queue.Queue(...).join", False),
-        ("sqlite3.connect().cursor().fetchall", "ASL260", "sqlite3.connect(...).cursor(...).fetchall", True),
+        # sqlite3 objects refuse other threads: no thread-wrapper fix
+        ("sqlite3.connect().cursor().fetchall", "ASL260", "sqlite3.connect(...).cursor(...).fetchall", False),
+        ("psycopg2.connect().cursor().fetchall", "ASL260", "psycopg2.connect(...).cursor(...).fetchall", True),
         ("redis.Redis().pipeline().execute", "ASL260", "redis.Redis(...).pipeline(...).execute", True),
         ("pymongo.MongoClient()[][].find_one", "ASL260", "pymongo.MongoClient(...)[...][...].find_one", True),
     ],

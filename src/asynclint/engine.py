@@ -1,6 +1,7 @@
 """The engine: prefilter -> parse once -> one batched traversal of all enabled rules -> findings."""
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass, field
 from typing import Sequence
 
@@ -12,6 +13,10 @@ from asynclint.config import Config
 from asynclint.noqa import NoqaIndex, is_skipped_file
 from asynclint.rule import Finding, Rule
 from asynclint.semantics import Context
+
+
+#: frames allowed while walking one tree (restored afterwards)
+RECURSION_LIMIT = 20000
 
 
 @dataclass
@@ -88,12 +93,18 @@ def lint_bytes(
             result.findings.append(syntax_error_finding(path, exc, source))
         return result
     result.parsed = True
+    # libcst walks trees recursively: long implicit string concatenations and deep expressions
+    # (pydoc_data/topics.py in the standard library) need more than Python's default 1000 frames
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(limit, RECURSION_LIMIT))
     try:
         result.module, result.findings = _traverse(module, path, config, rules, source, noqa)
     except RecursionError:
         result.error = "file is nested too deeply for the parser's tree walk"
     except Exception as exc:  # a bug in a rule must not take the other files down
         result.error = f"internal error: {type(exc).__name__}: {exc}"
+    finally:
+        sys.setrecursionlimit(limit)
     return result
 
 

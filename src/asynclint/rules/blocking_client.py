@@ -21,8 +21,9 @@ class BlockingClient(BlockingCallRule):
     ## Fix safety
     The fix is unsafe: it runs the single call on a worker thread with `await
     asyncio.to_thread(...)` (or the module's async library's equivalent). Client objects are
-    then used from several threads: `sqlite3` connections refuse that unless opened with
-    `check_same_thread=False`, and most database connections are not thread-safe.
+    then used from several threads, and most database connections are not thread-safe. No fix
+    is offered for `sqlite3`: its objects refuse to be used from any thread but the one that
+    created them, and consecutive `to_thread` calls may run on different pool threads.
 
     ## Options
     - `extra-blocking-calls`: a table of qualified names to the replacement the message should

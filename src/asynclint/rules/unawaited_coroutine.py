@@ -28,7 +28,8 @@ class UnawaitedCoroutine(Rule):
     """Checks for calls to coroutine functions whose result is thrown away: an expression
     statement calling an `async def` of the same module, a method of the enclosing class called
     as `self.method()` / `cls.method()` that is an `async def` there (or in a base class defined in
-    the module), or a known library coroutine
+    the module), an `async def` method called through a class of the module (`Client.fetch()`),
+    or a known library coroutine
     (`asyncio.sleep`, `asyncio.wait_for`, `asyncio.open_connection`, `trio.sleep`, an
     `asyncio.Queue`'s `get`/`put`, ...).
 
@@ -112,7 +113,9 @@ class UnawaitedCoroutine(Rule):
         if isinstance(func, cst.Name):
             if self._is_local_coroutine(func):
                 return func.value
-        elif isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name) and self._is_own_method(func):
+        elif isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name) and (
+            self._is_own_method(func) or self._is_class_method(func)
+        ):
             return f"{func.value.value}.{func.attr.value}"
         names = sorted(self.ctx.callee_names(call) & LIBRARY_COROUTINES)
         if names:
@@ -164,6 +167,14 @@ class UnawaitedCoroutine(Rule):
                 return False
         return False
 
+    def _is_class_method(self, func: cst.Attribute) -> bool:
+        """``Cls.m()`` where ``Cls`` is a class of this module and ``m`` an ``async def`` of it."""
+        assert isinstance(func.value, cst.Name)
+        definitions = self.ctx.definitions(func.value)
+        if len(definitions) != 1 or not isinstance(definitions[0], cst.ClassDef):
+            return False
+        method = self._lookup_method(definitions[0], func.attr.value, 0)
+        return isinstance(method, cst.FunctionDef) and method.asynchronous is not None and not self._converted(method)
 
     def _lookup_method(self, cls: cst.ClassDef, name: str, depth: int) -> cst.CSTNode | None:
         """The binding ``name`` finds on ``cls``: its own last binding, else the first base class of

@@ -209,6 +209,13 @@ class Context:
                     out |= self.instance_names(value, depth + 1)
             return out
         if isinstance(expr, cst.Attribute):
+            if isinstance(expr.value, cst.Name):
+                values = self.self_attribute_values(expr.value, expr.attr.value)
+                if values:
+                    out = set()
+                    for value in values:
+                        out |= self.instance_names(value, depth + 1)
+                    return out
             # attribute hops on an object (``client.db.users``) keep its origin visible
             return {f"{base}.{expr.attr.value}" for base in self.instance_names(expr.value, depth + 1)}
         if isinstance(expr, cst.Subscript):
@@ -250,6 +257,29 @@ class Context:
                 values.append(parent.value)
         return values
 
+    def self_attribute_values(self, receiver: cst.Name, attr: str) -> list[cst.BaseExpression]:
+        """What ``self.attr`` may hold, where ``receiver`` is the ``self`` of a method: the values
+        of ``self.attr = value`` in the class's methods, and of ``attr = value`` in its body. Empty
+        when ``receiver`` is not a method's unrebound first parameter."""
+        scope = self._scopes_meta.get(receiver)
+        func = getattr(scope, "node", None)
+        if not isinstance(func, cst.FunctionDef):
+            return []
+        block = self._parents.get(func)
+        cls = self._parents.get(block) if block is not None else None
+        if not isinstance(cls, cst.ClassDef) or any(
+            isinstance(d.decorator, cst.Name) and d.decorator.value == "staticmethod" for d in func.decorators
+        ):
+            return []
+        positional = [*func.params.posonly_params, *func.params.params]
+        if not positional or positional[0].name.value != receiver.value:
+            return []
+        bindings = [a for a in scope[receiver.value] if isinstance(a, Assignment)]  # type: ignore[index]
+        if len(bindings) != 1 or not isinstance(bindings[0].node, cst.Param):
+            return []
+        table: dict[str, list[cst.BaseExpression]] = self.memo(f"self-attrs:{id(cls)}", lambda: _self_attributes(cls))  # type: ignore[assignment]
+        return table.get(attr, [])
+
     def definitions(self, name: cst.Name) -> list[cst.CSTNode]:
         """The nodes that bind ``name`` where it is used (FunctionDef, ClassDef, Import, targets)."""
         scope = self._scopes_meta.get(name)
@@ -282,6 +312,55 @@ class Context:
 
 
 _THREAD_RUNNERS = frozenset({"asyncio.to_thread", "trio.to_thread.run_sync", "anyio.to_thread.run_sync"})
+
+
+def _self_attributes(cls: cst.ClassDef) -> dict[str, list[cst.BaseExpression]]:
+    """attribute -> values bound to it in the class body (``attr = v``) or in its methods
+    (``self.attr = v``, ``self`` being each method's first parameter)."""
+    out: dict[str, list[cst.BaseExpression]] = {}
+
+    def add(target: cst.BaseExpression, value: cst.BaseExpression, receiver: str | None) -> None:
+        if receiver is None and isinstance(target, cst.Name):
+            out.setdefault(target.value, []).append(value)
+        elif (
+            receiver is not None
+            and isinstance(target, cst.Attribute)
+            and isinstance(target.value, cst.Name)
+            and target.value.value == receiver
+        ):
+            out.setdefault(target.attr.value, []).append(value)
+
+    class _Visitor(cst.CSTVisitor):
+        def __init__(self, receiver: str) -> None:
+            self.receiver = receiver
+
+        def visit_Assign(self, node: cst.Assign) -> None:
+            for t in node.targets:
+                add(t.target, node.value, self.receiver)
+
+        def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
+            if node.value is not None:
+                add(node.target, node.value, self.receiver)
+
+        def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+            return False  # a nested function's ``self`` is another name
+
+        def visit_ClassDef(self, node: cst.ClassDef) -> bool:
+            return False
+
+    for stmt in cls.body.body:
+        if isinstance(stmt, cst.SimpleStatementLine):
+            for small in stmt.body:
+                if isinstance(small, cst.Assign):
+                    for t in small.targets:
+                        add(t.target, small.value, None)
+                elif isinstance(small, cst.AnnAssign) and small.value is not None:
+                    add(small.target, small.value, None)
+        elif isinstance(stmt, cst.FunctionDef):
+            positional = [*stmt.params.posonly_params, *stmt.params.params]
+            if positional:
+                stmt.body.visit(_Visitor(positional[0].name.value))
+    return out
 
 
 def _crosses_call(expr: cst.BaseExpression) -> bool:

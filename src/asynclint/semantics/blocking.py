@@ -84,7 +84,9 @@ _FILE = _b(
     anyio=_THREAD + " (or `anyio.Path`)",
 )
 _INPUT = _b("ASL240", "thread", _THREAD)
-_SQLITE = _b("ASL260", "thread", "`aiosqlite` or " + _THREAD)
+#: no fix: a ``sqlite3`` object may only be used on the thread that created it, and each
+#: ``to_thread`` call may run on a different pool thread (``ProgrammingError``)
+_SQLITE = _b("ASL260", "", "`aiosqlite`, or one sync function doing all the database work run with " + _THREAD)
 _POSTGRES = _b("ASL260", "thread", "`asyncpg` or `psycopg.AsyncConnection` or " + _THREAD)
 _MYSQL = _b("ASL260", "thread", "`aiomysql` or " + _THREAD)
 _REDIS = _b("ASL260", "thread", "`redis.asyncio.Redis` or " + _THREAD)
