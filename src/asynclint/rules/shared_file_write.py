@@ -24,8 +24,8 @@ class SharedFileWrite(ThreadedRule):
     Every call of a handler that the framework runs on a thread pool can run at the same time as
     another. Two writers of the same file interleave their lines, and `"w"` truncates what the
     other thread is writing, so records are lost or corrupted. Per-call paths (f-strings with
-    variables, `tempfile`, `uuid`), reads, and writes under a lock (a `threading.Lock` or a
-    `filelock.FileLock`) are not flagged.
+    variables, `tempfile`, `uuid`), reads, devices (`/dev/null`), and writes under a lock (a
+    `threading.Lock` or a `filelock.FileLock`) are not flagged.
 
     ## Fix safety
     The fix is unsafe: it wraps the statement (the whole `with open(...)` block) in
@@ -103,7 +103,7 @@ class SharedFileWrite(ThreadedRule):
             return
         threads, func, why = found
         ok, literal = threads.constant_path(path)
-        if not ok:
+        if not ok or _is_device(literal):
             return
         state = path.value if isinstance(path, cst.Name) else None
         stem = PurePath(literal).stem if literal and PurePath(literal).stem else None
@@ -132,6 +132,11 @@ class SharedFileWrite(ThreadedRule):
             if func.attr.value == "open" and _writes(_arg(call, 0, "mode")):
                 return func.value
         return None
+
+
+def _is_device(literal: str | None) -> bool:
+    """``/dev/null``, ``/dev/stdout``, ``NUL``: writes from many threads lose nothing."""
+    return literal is not None and (literal.startswith("/dev/") or literal.lower() in ("nul", "nul:"))
 
 
 def _writes(mode: cst.BaseExpression | None) -> bool:
