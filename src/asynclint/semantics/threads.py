@@ -29,11 +29,16 @@ Callable_ = cst.FunctionDef | cst.Lambda
 
 #: byte markers without which a module has no threaded entry point (the ASL3xx prefilter)
 THREAD_MARKERS: tuple[bytes, ...] = (
-    b"Thread",
-    b"thread",
-    b"executor",
+    # thread and executor entry points (the call or subclass forms, not any mention of threads)
+    b"Thread(",
+    b"Thread)",
+    b"start_new_thread",
+    b"Timer(",
     b"Executor",
-    b"concurrent",
+    b"run_in_executor",
+    b"to_thread",
+    b"run_in_threadpool",
+    # frameworks that run sync handlers on thread pools
     b"azure",
     b"flask",
     b"fastapi",
