@@ -107,5 +107,13 @@ def test_docs_are_current() -> None:
 
 
 def test_docs_check_command_detects_staleness(tmp_path) -> None:
-    out = subprocess.run([sys.executable, "-m", "asynclint.docs", "--check"], capture_output=True, text=True)
-    assert out.returncode == 0, out.stderr
+    def check(target) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "asynclint.docs", "--check", "--output", str(target)], capture_output=True, text=True
+        )
+
+    assert check(ROOT / "docs" / "rules.md").returncode == 0
+    stale = tmp_path / "rules.md"
+    stale.write_text(render_all().replace("blocking-sleep", "blocking-slumber"), encoding="utf-8")
+    out = check(stale)
+    assert out.returncode == 1 and "is stale" in out.stderr

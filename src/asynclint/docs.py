@@ -64,16 +64,23 @@ def render_all() -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
-    target = Path(__file__).resolve().parents[2] / "docs" / "rules.md"
+    """``python -m asynclint.docs [--check | --stdout] [--output PATH]`` (default: docs/rules.md)."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m asynclint.docs", description=__doc__)
+    parser.add_argument("--check", action="store_true", help="exit 1 when the file differs from what would be written")
+    parser.add_argument("--stdout", action="store_true", help="print instead of writing")
+    parser.add_argument("--output", type=Path, default=Path(__file__).resolve().parents[2] / "docs" / "rules.md")
+    args = parser.parse_args(argv)
+    target: Path = args.output
     text = render_all()
-    if "--check" in argv:
+    if args.check:
         current = target.read_text(encoding="utf-8") if target.exists() else ""
         if current != text:
             print(f"{target} is stale: run python -m asynclint.docs", file=sys.stderr)
             return 1
         return 0
-    if "--stdout" in argv:
+    if args.stdout:
         sys.stdout.write(text)
         return 0
     target.parent.mkdir(parents=True, exist_ok=True)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import enum
 import inspect
+import re
 import textwrap
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Sequence
@@ -12,6 +13,10 @@ import libcst as cst
 if TYPE_CHECKING:
     from asynclint.config import Config
     from asynclint.semantics import Context
+
+
+#: an ``async def`` somewhere in the file (a coroutine body can exist)
+COROUTINE_DEF = re.compile(rb"\basync\s+def\b")
 
 
 class Safety(str, enum.Enum):
@@ -100,26 +105,34 @@ class Rule(cst.BatchableCSTVisitor):
     examples: ClassVar[Sequence[Example]] = ()
     fix_safety: ClassVar[Safety | None] = None
     #: cheap byte markers: the rule cannot match a file that contains none of them.
-    markers: ClassVar[tuple[bytes, ...]] = (b"async",)
-    #: a marker the file must contain as well (``b"async"`` for rules about coroutine bodies)
-    requires: ClassVar[bytes | None] = None
+    markers: ClassVar[tuple[bytes | re.Pattern[bytes], ...]] = (b"async",)
+    #: a marker the file must contain as well: bytes, or a pattern (``COROUTINE_DEF`` for rules
+    #: about coroutine bodies: no ``async def``, no coroutine body)
+    requires: ClassVar[bytes | re.Pattern[bytes] | None] = None
 
     def __init__(self, ctx: Context) -> None:
         super().__init__()
         self.ctx = ctx
 
     @classmethod
-    def markers_for_config(cls, config: Config) -> tuple[bytes, ...]:
+    def markers_for_config(cls, config: Config) -> tuple[bytes | re.Pattern[bytes], ...]:
         """The prefilter markers under ``config`` (configured names can add markers)."""
         return cls.markers
 
     @classmethod
     def could_match(cls, source: bytes, config: Config) -> bool:
         """Cheap byte test before parsing: False when this rule cannot report anything in ``source``."""
-        if cls.requires is not None and cls.requires not in source:
-            return False
+        required = cls.requires
+        if required is not None:
+            if isinstance(required, bytes):
+                if required not in source:
+                    return False
+            elif required.search(source) is None:
+                return False
         markers = cls.markers_for_config(config)
-        return not markers or any(m in source for m in markers)
+        return not markers or any(
+            (m in source) if isinstance(m, bytes) else m.search(source) is not None for m in markers
+        )
 
     def report(self, node: cst.CSTNode, fix: Fix | None = None, **fields: str) -> None:
         self.ctx.add_finding(self, node, self.message.format(**fields), fix)

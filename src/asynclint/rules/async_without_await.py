@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 import libcst as cst
 
-from asynclint.rule import Example, Fix, Rule, Safety
+from asynclint.rule import COROUTINE_DEF, Example, Fix, Rule, Safety
 from asynclint.semantics.frameworks import (
     Registration,
     decorator_registration,
@@ -82,7 +82,8 @@ class AsyncWithoutAwait(Rule):
     slug = "async-without-await"
     fix_safety = Safety.UNSAFE
     message = "`async def {name}` never awaits: {advice}"
-    markers = (b"async",)
+    markers = ()
+    requires = COROUTINE_DEF
     examples = (
         Example(
             """

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import libcst as cst
 
-from asynclint.rule import Example, Rule
+from asynclint.rule import COROUTINE_DEF, Example, Rule
 from asynclint.rules.dangling_task import LOOP_GETTERS, LOOP_TYPES
 from asynclint.semantics import Context
 
@@ -44,7 +44,8 @@ class NestedEventLoop(Rule):
     code = "ASL103"
     slug = "nested-event-loop"
     message = "`{call}` inside a coroutine body raises `RuntimeError`: an event loop is already running; {instead}"
-    markers = (b"async",)
+    markers = ()
+    requires = COROUTINE_DEF
     examples = (
         Example(
             """

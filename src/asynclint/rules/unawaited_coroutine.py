@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import libcst as cst
 
-from asynclint.rule import Example, Fix, Rule, Safety
+from asynclint.rule import COROUTINE_DEF, Example, Fix, Rule, Safety
 from asynclint.semantics import LIBRARY_COROUTINES, rewrite
 
 #: decorators that turn an ``async def`` into something that is not a coroutine function
@@ -55,7 +55,8 @@ class UnawaitedCoroutine(Rule):
     slug = "unawaited-coroutine"
     fix_safety = Safety.SAFE
     message = "`{call}(...)` creates a coroutine that is never awaited, so its body never runs; {instead}"
-    markers = (b"async", b"trio", b"anyio")
+    # an async def of the module, or a library coroutine
+    markers = (COROUTINE_DEF, b"asyncio", b"trio", b"anyio")
     examples = (
         Example(
             """

@@ -9,7 +9,7 @@ import re
 from dataclasses import dataclass
 import libcst as cst
 
-from asynclint.rule import Fix, Rule, Safety
+from asynclint.rule import COROUTINE_DEF, Fix, Rule, Safety
 from asynclint.semantics import Context, rewrite
 
 
@@ -395,7 +395,7 @@ class BlockingCallRule(Rule):
     """
 
     message = "`{call}` blocks the event loop; use {instead}"
-    requires = b"async"
+    requires = COROUTINE_DEF
 
     def visit_Call(self, node: cst.Call) -> None:
         ctx = self.ctx
