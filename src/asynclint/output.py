@@ -9,9 +9,8 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Callable, Sequence
+from typing import Callable
 
-from asynclint import __version__
 from asynclint.engine import Result
 from asynclint.fixes import apply_fixes
 from asynclint.rule import Finding, Safety
@@ -30,12 +29,6 @@ class Report:
     @property
     def findings(self) -> list[Finding]:
         return [f for r in self.results for f in r.findings]
-
-    def result_of(self, finding: Finding) -> Result | None:
-        for r in self.results:
-            if finding in r.findings:
-                return r
-        return None
 
 
 def _marker(finding: Finding, unsafe_fixes: bool) -> str:
@@ -78,7 +71,7 @@ def summary_line(report: Report) -> str:
     if report.fixed:
         parts.append(f"Fixed {report.fixed} error{'s' if report.fixed != 1 else ''}.")
     if not findings:
-        parts.append("All checks passed!" if not report.fixed else f"Found 0 remaining errors.")
+        parts.append("All checks passed!" if not report.fixed else "Found 0 remaining errors.")
         return " ".join(parts)
     n = len(findings)
     text = f"Found {n} error{'s' if n != 1 else ''}"
@@ -253,5 +246,3 @@ def render(report: Report, fmt: str, statistics: bool = False) -> str:
         return render_text(report, concise=fmt == "concise", statistics=statistics)
     return RENDERERS[fmt](report)
 
-
-__all__: Sequence[str] = ["FORMATS", "Report", "render", "summary_line", "__version__"]

@@ -6,7 +6,7 @@ import functools
 import importlib
 import pkgutil
 from pathlib import Path, PurePath
-from typing import Iterable, Sequence
+from typing import Iterable
 
 from asynclint.config import Config, ConfigError
 from asynclint.rule import Rule
