@@ -26,6 +26,8 @@ from asynclint.semantics.frameworks import (
 )
 
 Callable_ = cst.FunctionDef | cst.Lambda
+#: how many names/partials deep ``resolve`` follows a reference
+_MAX_RESOLVE_DEPTH = 8
 
 #: byte markers without which a module has no threaded entry point (the ASL3xx prefilter)
 THREAD_MARKERS: tuple[bytes, ...] = (
@@ -398,14 +400,18 @@ class Threads:
             return [d for d in self.ctx.definitions(expr) if isinstance(d, cst.ClassDef)]
         return []
 
-    def resolve(self, expr: cst.BaseExpression, owner: Callable_ | None, calls: bool = False) -> list[Callable_]:
+    def resolve(
+        self, expr: cst.BaseExpression, owner: Callable_ | None, calls: bool = False, depth: int = 0
+    ) -> list[Callable_]:
         """Functions and lambdas of this module that ``expr`` refers to (a call's callee when ``calls``)."""
+        if depth > _MAX_RESOLVE_DEPTH:
+            return []  # ``f = functools.partial(f, ...)`` and other self-references
         ctx = self.ctx
         if isinstance(expr, cst.Lambda):
             return [expr]
         if isinstance(expr, cst.Call):
             if ctx.qualified_names(expr.func) & {"functools.partial"} and expr.args:
-                return self.resolve(expr.args[0].value, owner)
+                return self.resolve(expr.args[0].value, owner, depth=depth + 1)
             return []
         if isinstance(expr, cst.Name):
             out: list[Callable_] = []
@@ -421,10 +427,10 @@ class Threads:
                     if isinstance(value, cst.Lambda):
                         out.append(value)
                     elif isinstance(value, cst.Call) and ctx.qualified_names(value.func) & {"functools.partial"}:
-                        out.extend(self.resolve(value, owner))
+                        out.extend(self.resolve(value, owner, depth=depth + 1))
             if not out and not calls:
                 for element in self._loop_elements(expr):
-                    out.extend(self.resolve(element, owner))
+                    out.extend(self.resolve(element, owner, depth=depth + 1))
             return out
         if isinstance(expr, cst.Attribute):
             name = expr.attr.value
