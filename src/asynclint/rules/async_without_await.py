@@ -42,6 +42,10 @@ class _Candidate:
     uses_loop: bool = False
 
 
+#: methods that ``async with`` / ``async for`` await: they must stay coroutines, await or not
+_ASYNC_PROTOCOL = frozenset({"__aenter__", "__aexit__", "__anext__"})
+
+
 class AsyncWithoutAwait(Rule):
     """Checks for `async def` functions whose own body has no `await`, `async for`, `async with` or
     `yield`.
@@ -52,7 +56,9 @@ class AsyncWithoutAwait(Rule):
     functions decorated with `@abc.abstractmethod`, `@typing.overload`, `@typing.override` or
     `@contextlib.asynccontextmanager`, async generators, methods of a class that has a base class
     other than `object` (they may implement an inherited async interface), and functions with a
-    decorator listed in `async-decorators`. A class with only keyword arguments
+    decorator listed in `async-decorators`, and the async protocol methods `__aenter__`, `__aexit__`
+    and `__anext__` (`async with` and `async for` await what they return, so they must stay
+    coroutines). A class with only keyword arguments
     (`class C(metaclass=ABCMeta)`) has no base class, so its methods are checked.
 
     ## Why is this bad?
@@ -235,6 +241,8 @@ class AsyncWithoutAwait(Rule):
                 return True
         owner = ctx.scopes[-1][0] if ctx.scopes else None
         if isinstance(owner, cst.ClassDef):
+            if node.name.value in _ASYNC_PROTOCOL:
+                return True
             for base in owner.bases:
                 if base.keyword is not None:
                     continue
