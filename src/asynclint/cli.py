@@ -7,11 +7,10 @@ import sys
 from pathlib import Path
 from typing import NoReturn, Sequence, TextIO
 
-from asynclint import __version__, registry
-from asynclint.api import FileError, discover_files, read_file
+from asynclint import __version__, parallel, registry
+from asynclint.api import discover_files
 from asynclint.config import Config, ConfigError, load_config
-from asynclint.engine import Result, lint_bytes
-from asynclint.fixes import fix_bytes, unified_diff, write_atomic
+from asynclint.engine import Result
 from asynclint.output import FORMATS, Report, render
 
 EXIT_CLEAN, EXIT_FOUND, EXIT_ERROR = 0, 1, 2
@@ -28,6 +27,16 @@ class _Parser(argparse.ArgumentParser):
 
 def _codes(value: str) -> list[str]:
     return [c.strip().upper() for c in value.split(",") if c.strip()]
+
+
+def _jobs(value: str) -> int:
+    try:
+        jobs = int(value)
+    except ValueError:
+        jobs = 0
+    if jobs < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive number of processes, got {value!r}")
+    return jobs
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -55,6 +64,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="text (default), concise, json, github or sarif; ASYNCLINT_OUTPUT_FORMAT sets the default",
     )
     p.add_argument("--statistics", action="store_true", help="count findings per rule instead of listing them")
+    p.add_argument(
+        "-j",
+        "--jobs",
+        type=_jobs,
+        default=parallel.default_jobs(),
+        metavar="N",
+        help="check files in N processes (default: one per CPU; 1: no worker processes)",
+    )
     p.add_argument("--no-cache", action="store_true", help="do not read or write the result cache")
     p.add_argument("--version", action="version", version=f"asynclint {__version__}")
     return p
@@ -113,33 +130,33 @@ def run(argv: Sequence[str], out: TextIO, err: TextIO) -> int:
     report = Report(unsafe_hidden=not args.unsafe_fixes)
     failed = False
     changed_files = 0
-    rules = registry.enabled_rules(config)
-    for path in discover_files(paths, config):
-        data = read_file(path)
-        if isinstance(data, FileError):
-            _err(err, f"{data.path}: {data.message}")
+    options = parallel.Options(
+        config=config,
+        codes=tuple(rule.code for rule in registry.enabled_rules(config)),
+        mode="diff" if args.diff else "fix" if args.fix else "lint",
+        unsafe=args.unsafe_fixes,
+        edits=args.output_format in ("json", "sarif"),
+    )
+    for outcome in parallel.run_files(discover_files(paths, config), options, args.jobs):
+        if outcome.read_error is not None:
+            _err(err, f"{outcome.path}: {outcome.read_error}")
             failed = True
             continue
-        result: Result
+        result = outcome.result if outcome.result is not None else Result(path=outcome.path)
         reported = False
         if fixing:
-            fixed = fix_bytes(data, str(path), config, unsafe=args.unsafe_fixes, rules=rules)
-            if fixed.error is not None:
-                _err(err, fixed.error)  # starts with the path
+            if outcome.fix_error is not None:
+                _err(err, outcome.fix_error)  # starts with the path
                 failed = reported = True
-            if fixed.changed:
+            if outcome.changed:
                 changed_files += 1
-                if args.diff:
-                    out.write(unified_diff(str(path), fixed.original, fixed.source))
-                else:
-                    try:
-                        write_atomic(path, fixed.source)
-                    except OSError as exc:
-                        _err(err, f"{path}: cannot write: {exc.strerror or exc}")
-                        failed = True
-                        continue
-                    report.fixed += fixed.fixed
-            result = fixed.lint if fixed.lint is not None else Result(path=str(path))
+                if outcome.diff is not None:
+                    out.write(outcome.diff)
+                elif outcome.write_error is not None:
+                    _err(err, outcome.write_error)
+                    failed = True
+                    continue
+                report.fixed += outcome.fixed
             if args.diff:
                 # a file --fix could not parse must not pass as "nothing to change"
                 for finding in result.findings:
@@ -147,10 +164,8 @@ def run(argv: Sequence[str], out: TextIO, err: TextIO) -> int:
                         _err(err, f"{finding.path}:{finding.line}:{finding.col}: {finding.message}; not fixed")
                         failed = True
                 continue
-        else:
-            result = lint_bytes(data, str(path), config, rules)
         if result.error is not None and not reported:
-            _err(err, f"{path}: {result.error}")
+            _err(err, f"{outcome.path}: {result.error}")
             failed = True
         report.results.append(result)
     if args.diff:

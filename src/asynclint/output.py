@@ -120,7 +120,12 @@ def _position(starts: list[int], offset: int) -> tuple[int, int]:
 
 def text_edits(result: Result | None, finding: Finding) -> list[TextEdit]:
     """The smallest text edits that turn the linted text into what ``finding``'s fix alone produces."""
-    if finding.fix is None or result is None or result.module is None:
+    if finding.fix is None:
+        return []
+    precomputed = getattr(finding.fix, "edits", None)
+    if precomputed is not None:  # computed by the worker process that parsed the file (--jobs)
+        return list(precomputed)
+    if result is None or result.module is None:
         return []
     before = result.module.code
     try:

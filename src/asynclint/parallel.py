@@ -1,0 +1,295 @@
+"""Running the per-file work of one CLI run, in this process or across a pool of worker processes."""
+from __future__ import annotations
+
+import concurrent.futures
+import contextlib
+import dataclasses
+import multiprocessing
+import os
+import signal
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Iterator, Literal, Sequence
+
+from asynclint import registry
+from asynclint.api import FileError, read_file
+from asynclint.config import Config
+from asynclint.engine import Result, lint_bytes, matching_rules
+from asynclint.fixes import fix_bytes, unified_diff, write_atomic
+from asynclint.noqa import is_skipped_file
+from asynclint.output import TextEdit, text_edits
+from asynclint.rule import Finding, Fix, Rule
+
+Mode = Literal["lint", "fix", "diff"]
+
+#: multiprocessing start method for the pool; None: the platform's default (fork on Linux before 3.14)
+START_METHOD: str | None = None
+
+
+def default_jobs() -> int:
+    """The CPUs this process may run on (``os.cpu_count()`` where the affinity mask is unknown)."""
+    try:
+        return max(len(os.sched_getaffinity(0)), 1)
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+@dataclass(frozen=True)
+class Options:
+    """What every file of a run is done with. Sent to worker processes once, so it must pickle."""
+
+    config: Config
+    #: the enabled rules, by code (classes are looked up again in a worker)
+    codes: tuple[str, ...]
+    mode: Mode = "lint"
+    unsafe: bool = False
+    #: the output shows fix edits (json, sarif): compute them where the parsed tree is
+    edits: bool = False
+
+
+@dataclass
+class FileOutcome:
+    """What the run loop needs to know about one file, in a form that can cross process boundaries
+    when ``result`` was made portable (see ``portable_result``)."""
+
+    path: str
+    result: Result | None = None
+    #: the file could not be read (the message of a FileError)
+    read_error: str | None = None
+    #: --fix/--diff: the fixed text differs from the file's
+    changed: bool = False
+    #: fixes applied (counted only once the file was written)
+    fixed: int = 0
+    #: --fix/--diff: one line starting with the path
+    fix_error: str | None = None
+    #: --diff: the unified diff of the file
+    diff: str | None = None
+    #: --fix: writing the fixed file failed; one line starting with the path
+    write_error: str | None = None
+
+
+@dataclass
+class PrecomputedFix(Fix):
+    """A fix whose nodes stayed in the worker process that parsed the file: what output needs of it
+    (safety, title and, for json/sarif, the text edits ``output.text_edits`` computed there)."""
+
+    edits: tuple[TextEdit, ...] | None = None
+
+
+def portable_result(result: Result, edits: bool) -> Result:
+    """``result`` without the parsed tree and libcst nodes (they do not pickle, and are large); each
+    fix keeps its title and safety and, when ``edits``, the text edits it makes."""
+    findings = [_portable_finding(result, finding, edits) for finding in result.findings]
+    return Result(path=result.path, findings=findings, error=result.error, parsed=result.parsed)
+
+
+def _portable_finding(result: Result, finding: Finding, edits: bool) -> Finding:
+    fix = finding.fix
+    portable: Fix | None = None
+    if fix is not None:
+        portable = PrecomputedFix(
+            title=fix.title,
+            safety=fix.safety,
+            replacements=[],
+            imports=fix.imports,
+            prelude=fix.prelude,
+            adds_await=fix.adds_await,
+            edits=tuple(text_edits(result, finding)) if edits else None,
+        )
+    return dataclasses.replace(finding, fix=portable, node=None)
+
+
+def needs_parse(data: bytes, path: str, config: Config, rules: Sequence[type[Rule]]) -> bool:
+    """Whether the engine would parse this file: the same cheap tests ``engine.lint_bytes`` makes
+    before parsing. Files that need no parse are done in the parent process."""
+    ignored = registry.per_file_ignored(path, config)
+    if ignored:
+        rules = [r for r in rules if not any(r.code.startswith(c.upper()) for c in ignored)]
+    return not is_skipped_file(data) and bool(matching_rules(data, rules, config))
+
+
+def process_file(path: Path, data: bytes, options: Options, rules: Sequence[type[Rule]], portable: bool) -> FileOutcome:
+    """Lint or fix one file's bytes (writing it for --fix, rendering the diff for --diff)."""
+    name = str(path)
+    if options.mode == "lint":
+        result = lint_bytes(data, name, options.config, rules)
+        return FileOutcome(name, result=portable_result(result, options.edits) if portable else result)
+    fixed = fix_bytes(data, name, options.config, unsafe=options.unsafe, rules=rules)
+    outcome = FileOutcome(name, fix_error=fixed.error, changed=fixed.changed)
+    if fixed.changed:
+        if options.mode == "diff":
+            outcome.diff = unified_diff(name, fixed.original, fixed.source)
+        else:
+            try:
+                write_atomic(path, fixed.source)
+            except OSError as exc:
+                outcome.write_error = f"{name}: cannot write: {exc.strerror or exc}"
+                return outcome
+            outcome.fixed = fixed.fixed
+    result = fixed.lint if fixed.lint is not None else Result(path=name)
+    # --diff only looks for syntax errors in the result: no edits needed
+    outcome.result = portable_result(result, options.edits and options.mode == "fix") if portable else result
+    return outcome
+
+
+def _rules(options: Options) -> list[type[Rule]]:
+    by_code = registry.rules_by_code()
+    return [by_code[code] for code in options.codes]
+
+
+# --- worker process side -------------------------------------------------------------------------
+
+_worker: tuple[Options, list[type[Rule]]] | None = None
+
+
+def _init_worker(options: Options) -> None:
+    global _worker
+    # Ctrl-C reaches the whole process group: the parent alone decides what happens
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if hasattr(signal, "pthread_sigmask"):
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})  # see _sigint_held
+    _worker = (options, _rules(options))
+
+
+def _work(path: str, data: bytes) -> FileOutcome:
+    assert _worker is not None, "worker not initialised"
+    options, rules = _worker
+    try:
+        return process_file(Path(path), data, options, rules, portable=True)
+    except Exception as exc:  # the engine reports its own errors; this is a bug outside it
+        message = f"internal error: {type(exc).__name__}: {exc}"
+        if options.mode == "lint":
+            return FileOutcome(path, result=Result(path=path, error=message))
+        return FileOutcome(path, fix_error=f"{path}: {message}", result=Result(path=path))
+
+
+# --- parent process side -------------------------------------------------------------------------
+
+
+def run_files(paths: Iterable[Path], options: Options, jobs: int) -> Iterator[FileOutcome]:
+    """One outcome per file, in the order of ``paths``, whatever the number of jobs.
+
+    With ``jobs > 1`` the files are read and prefiltered here; the ones that need parsing go to a
+    process pool when there are at least two of them. A pool that breaks (a worker killed) leaves
+    the files it had not answered for to this process."""
+    rules = _rules(options)
+    if jobs <= 1:
+        for path in paths:
+            yield _read_and_process(path, options, rules)
+        return
+    files = list(paths)
+    contents = [read_file(path) for path in files]
+    heavy = [
+        i
+        for i, data in enumerate(contents)
+        if isinstance(data, bytes) and needs_parse(data, str(files[i]), options.config, rules)
+    ]
+    if options.mode == "fix" and len(heavy) >= 2 and _repeats(files[i] for i in heavy):
+        # a file named twice is read again after its first fix, as in a serial run
+        for path in files:
+            yield _read_and_process(path, options, rules)
+        return
+    if len(heavy) < 2:
+        for path, data in zip(files, contents):
+            yield _outcome(path, data, options, rules)
+        return
+    yield from _run_pool(files, contents, heavy, options, rules, jobs)
+
+
+def _read_and_process(path: Path, options: Options, rules: Sequence[type[Rule]]) -> FileOutcome:
+    return _outcome(path, read_file(path), options, rules)
+
+
+def _outcome(path: Path, data: bytes | FileError, options: Options, rules: Sequence[type[Rule]]) -> FileOutcome:
+    if isinstance(data, FileError):
+        return FileOutcome(data.path, read_error=data.message)
+    return process_file(path, data, options, rules, portable=False)
+
+
+def _repeats(paths: Iterable[Path]) -> bool:
+    seen: set[str] = set()
+    for path in paths:
+        real = os.path.realpath(path)
+        if real in seen:
+            return True
+        seen.add(real)
+    return False
+
+
+def _run_pool(
+    files: list[Path],
+    contents: list[bytes | FileError],
+    heavy: list[int],
+    options: Options,
+    rules: Sequence[type[Rule]],
+    jobs: int,
+) -> Iterator[FileOutcome]:
+    context = multiprocessing.get_context(START_METHOD) if START_METHOD else None
+    executor = concurrent.futures.ProcessPoolExecutor(
+        max_workers=min(jobs, len(heavy)), mp_context=context, initializer=_init_worker, initargs=(options,)
+    )
+    futures: dict[int, concurrent.futures.Future[FileOutcome]] = {}
+    finished = False
+    try:
+        # submit() starts the worker processes
+        with _sigint_held():
+            # largest first: a big file started last would leave the other workers idle at the end
+            for i in sorted(heavy, key=lambda i: -len(contents[i])):  # type: ignore[arg-type]
+                data = contents[i]
+                assert isinstance(data, bytes)
+                futures[i] = executor.submit(_work, str(files[i]), data)
+        # the files that need no parse are quick: do them while the workers parse
+        local = {i: _outcome(files[i], data, options, rules) for i, data in enumerate(contents) if i not in futures}
+        broken = False
+        for i, path in enumerate(files):
+            if i in local:
+                yield local.pop(i)
+                continue
+            outcome: FileOutcome | None = None
+            if not broken:
+                try:
+                    outcome = futures[i].result()
+                except BrokenProcessPool:
+                    broken = True  # every later future fails the same way: do the rest here
+                except Exception:  # the outcome could not be sent back: do this file here
+                    outcome = None
+            if outcome is None:
+                outcome = _outcome(path, contents[i], options, rules)
+            yield outcome
+        finished = True
+    finally:
+        if finished:
+            executor.shutdown(wait=True)
+        else:
+            _abandon(executor, options)
+
+
+@contextlib.contextmanager
+def _sigint_held() -> Iterator[None]:
+    """SIGINT blocked while the pool starts its processes (and threads): they inherit the blocked
+    mask, so a Ctrl-C never interrupts a worker that is still starting (with "spawn", before its
+    initializer ignores SIGINT). A Ctrl-C that arrives meanwhile is delivered here on unblocking."""
+    if not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+
+
+def _abandon(executor: concurrent.futures.ProcessPoolExecutor, options: Options) -> None:
+    """Stop the pool after Ctrl-C or an error in the parent. Workers that only lint are stopped at
+    once; ones that may be writing a file finish that file (SIGINT is ignored there)."""
+    if options.mode == "fix":
+        executor.shutdown(wait=True, cancel_futures=True)
+        return
+    # shutdown() forgets the worker processes: take them first
+    processes = list((getattr(executor, "_processes", None) or {}).values())
+    executor.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        process.terminate()
+    for process in processes:
+        process.join()
