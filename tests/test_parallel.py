@@ -218,3 +218,15 @@ def test_workers_send_back_results_without_trees(tree: Path) -> None:
     # a file no rule can match is done in the parent, as in a serial run
     plain = str(tree / "pkg" / "no_async.py")
     assert by_path[plain] == Result(plain, source=NO_ASYNC.encode())
+
+
+def test_no_process_pool_means_a_serial_run(tree: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import concurrent.futures
+
+    def unavailable(*args: object, **kwargs: object) -> None:
+        raise OSError(38, "Function not implemented")  # what a missing /dev/shm gives
+
+    monkeypatch.chdir(tree)
+    serial = run_in_process("--jobs", "1", ".")
+    monkeypatch.setattr(concurrent.futures, "ProcessPoolExecutor", unavailable)
+    assert run_in_process("--jobs", "2", ".") == serial

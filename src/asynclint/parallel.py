@@ -225,10 +225,16 @@ def _run_pool(
     rules: Sequence[type[Rule]],
     jobs: int,
 ) -> Iterator[FileOutcome]:
-    context = multiprocessing.get_context(START_METHOD) if START_METHOD else None
-    executor = concurrent.futures.ProcessPoolExecutor(
-        max_workers=min(jobs, len(heavy)), mp_context=context, initializer=_init_worker, initargs=(options,)
-    )
+    try:
+        context = multiprocessing.get_context(START_METHOD) if START_METHOD else None
+        executor = concurrent.futures.ProcessPoolExecutor(
+            max_workers=min(jobs, len(heavy)), mp_context=context, initializer=_init_worker, initargs=(options,)
+        )
+    except (OSError, ImportError, NotImplementedError, ValueError):
+        # no process support here (no /dev/shm for the pool's semaphores, an unknown start method)
+        for path, data in zip(files, contents):
+            yield _outcome(path, data, options, rules)
+        return
     futures: dict[int, concurrent.futures.Future[FileOutcome]] = {}
     finished = False
     try:
@@ -238,18 +244,23 @@ def _run_pool(
             for i in sorted(heavy, key=lambda i: -len(contents[i])):  # type: ignore[arg-type]
                 data = contents[i]
                 assert isinstance(data, bytes)
-                futures[i] = executor.submit(_work, str(files[i]), data)
+                try:
+                    futures[i] = executor.submit(_work, str(files[i]), data)
+                except (BrokenProcessPool, RuntimeError):
+                    break  # a worker died while starting: the files not submitted are done here
         # the files that need no parse are quick: do them while the workers parse
-        local = {i: _outcome(files[i], data, options, rules) for i, data in enumerate(contents) if i not in futures}
+        waiting = set(heavy)
+        local = {i: _outcome(files[i], data, options, rules) for i, data in enumerate(contents) if i not in waiting}
         broken = False
         for i, path in enumerate(files):
             if i in local:
                 yield local.pop(i)
                 continue
             outcome: FileOutcome | None = None
-            if not broken:
+            future = futures.get(i)
+            if future is not None and not broken:
                 try:
-                    outcome = futures[i].result()
+                    outcome = future.result()
                 except BrokenProcessPool:
                     broken = True  # every later future fails the same way: do the rest here
                 except Exception:  # the outcome could not be sent back: do this file here
