@@ -64,6 +64,17 @@ def matching_rules(source: bytes, rules: Sequence[type[Rule]], config: Config) -
     return [rule for rule in rules if rule.could_match(source, config)]
 
 
+def rules_to_run(source: bytes, path: str, config: Config, rules: Sequence[type[Rule]]) -> list[type[Rule]]:
+    """The rules that must run on this file, decided before parsing (none: the file is not parsed):
+    ``skip-file``, ``per-file-ignores`` and the rules' byte markers."""
+    if is_skipped_file(source):
+        return []
+    ignored = registry.per_file_ignored(path, config)
+    if ignored:
+        rules = [r for r in rules if not any(r.code.startswith(c.upper()) for c in ignored)]
+    return matching_rules(source, rules, config)
+
+
 def could_match(source: bytes, rules: Sequence[type[Rule]], config: Config | None = None) -> bool:
     return bool(matching_rules(source, rules, config or Config()))
 
@@ -78,18 +89,16 @@ def lint_bytes(
     if rules is None:
         rules = registry.enabled_rules(config)
     ignored_here = registry.per_file_ignored(path, config)
-    if ignored_here:
-        rules = [r for r in rules if not any(r.code.startswith(c.upper()) for c in ignored_here)]
     result = Result(path=path, source=source)
-    if is_skipped_file(source):
-        return result
-    rules = matching_rules(source, rules, config)
+    rules = rules_to_run(source, path, config, rules)
     if not rules:
         return result
     try:
         module = cst.parse_module(source)
     except Exception as exc:  # libcst raises ParserSyntaxError, UnicodeDecodeError, LookupError, ...
-        if registry.is_enabled(registry.SYNTAX_ERROR_CODE, config) and registry.SYNTAX_ERROR_CODE not in ignored_here:
+        if registry.is_enabled(registry.SYNTAX_ERROR_CODE, config) and not any(
+            registry.SYNTAX_ERROR_CODE.startswith(c.upper()) for c in ignored_here
+        ):
             result.findings.append(syntax_error_finding(path, exc, source))
         return result
     result.parsed = True

@@ -15,9 +15,8 @@ from typing import Iterable, Iterator, Literal, Sequence
 from asynclint import registry
 from asynclint.api import FileError, read_file
 from asynclint.config import Config
-from asynclint.engine import Result, lint_bytes, matching_rules
+from asynclint.engine import Result, lint_bytes, rules_to_run
 from asynclint.fixes import fix_bytes, unified_diff, write_atomic
-from asynclint.noqa import is_skipped_file
 from asynclint.output import TextEdit, text_edits
 from asynclint.rule import Finding, Fix, Rule
 
@@ -101,12 +100,8 @@ def _portable_finding(result: Result, finding: Finding, edits: bool) -> Finding:
 
 
 def needs_parse(data: bytes, path: str, config: Config, rules: Sequence[type[Rule]]) -> bool:
-    """Whether the engine would parse this file: the same cheap tests ``engine.lint_bytes`` makes
-    before parsing. Files that need no parse are done in the parent process."""
-    ignored = registry.per_file_ignored(path, config)
-    if ignored:
-        rules = [r for r in rules if not any(r.code.startswith(c.upper()) for c in ignored)]
-    return not is_skipped_file(data) and bool(matching_rules(data, rules, config))
+    """Whether the engine would parse this file. Files that need no parse are done in the parent."""
+    return bool(rules_to_run(data, path, config, rules))
 
 
 def process_file(path: Path, data: bytes, options: Options, rules: Sequence[type[Rule]], portable: bool) -> FileOutcome:
