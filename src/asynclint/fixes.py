@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Iterable, Sequence
 
 import libcst as cst
+from libcst.helpers import get_full_name_for_node
 from libcst.codemod import CodemodContext
 from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
 from libcst.metadata import MetadataWrapper
@@ -237,11 +238,8 @@ def _module_level_imports(module: cst.Module) -> set[tuple[str, str | None]]:
 
 
 def _dotted_name(node: cst.BaseExpression) -> str:
-    if isinstance(node, cst.Name):
-        return node.value
-    if isinstance(node, cst.Attribute):
-        return f"{_dotted_name(node.value)}.{node.attr.value}"
-    return ""
+    """``a.b.c`` for a dotted name, "" for anything else."""
+    return get_full_name_for_node(node) or ""
 
 
 def _unique(items: Iterable[object]) -> list:

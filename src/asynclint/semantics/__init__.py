@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Iterable, Mapping
 
 import libcst as cst
+from libcst.helpers import get_full_name_for_node
 from libcst.metadata import (
     Assignment,
     MetadataWrapper,
@@ -418,8 +419,5 @@ def _detect_library(imports: Mapping[str, str]) -> str:
 
 
 def _dotted(node: cst.BaseExpression) -> str:
-    if isinstance(node, cst.Name):
-        return node.value
-    if isinstance(node, cst.Attribute):
-        return f"{_dotted(node.value)}.{node.attr.value}"
-    return ""
+    """``a.b.c`` for a dotted name, "" for anything else."""
+    return get_full_name_for_node(node) or ""
