@@ -1,8 +1,8 @@
 """Generates docs/rules.md from the rule classes: ``python -m asynclint.docs [--check]``."""
 from __future__ import annotations
 
-import sys
 import inspect
+import sys
 from pathlib import Path
 
 from asynclint import registry

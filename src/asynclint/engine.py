@@ -14,7 +14,6 @@ from asynclint.noqa import NoqaIndex, is_skipped_file
 from asynclint.rule import Finding, Rule
 from asynclint.semantics import Context
 
-
 #: frames allowed while walking one tree (restored afterwards)
 RECURSION_LIMIT = 20000
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+
 import libcst as cst
 
 from asynclint.rule import COROUTINE_DEF, Fix, Rule, Safety

@@ -66,13 +66,14 @@ def _app_method(ctx: Context, func: cst.BaseExpression) -> tuple[str, str] | Non
     return None
 
 
-def _dotted_source(node: cst.BaseExpression) -> str:
+def source_name(node: cst.BaseExpression) -> str:
+    """How messages show a callee or decorator: ``app.route``, ``make_app().route``, ``...`` otherwise."""
     if isinstance(node, cst.Name):
         return node.value
     if isinstance(node, cst.Attribute):
-        return f"{_dotted_source(node.value)}.{node.attr.value}"
+        return f"{source_name(node.value)}.{node.attr.value}"
     if isinstance(node, cst.Call):
-        return _dotted_source(node.func)
+        return f"{source_name(node.func)}()"
     return "..."
 
 
@@ -81,7 +82,7 @@ def decorator_registration(ctx: Context, func: cst.FunctionDef) -> Registration 
     for decorator in func.decorators:
         expr = decorator.decorator
         target = expr.func if isinstance(expr, cst.Call) else expr
-        how = f"@{_dotted_source(target)}"
+        how = f"@{source_name(target)}"
         found = _app_method(ctx, target)
         if found is not None:
             ctor, method = found

@@ -23,6 +23,7 @@ from asynclint.semantics.frameworks import (
     STARLETTE_APPS,
     Registration,
     decorator_registration,
+    source_name,
 )
 
 Callable_ = cst.FunctionDef | cst.Lambda
@@ -193,16 +194,6 @@ class Why:
 def facts(ctx: Context) -> Threads:
     """The module's thread facts, computed once per file and shared by the ASL3xx rules."""
     return ctx.memo("threads", lambda: Threads(ctx))  # type: ignore[return-value]
-
-
-def _dotted(node: cst.BaseExpression) -> str:
-    if isinstance(node, cst.Name):
-        return node.value
-    if isinstance(node, cst.Attribute):
-        return f"{_dotted(node.value)}.{node.attr.value}"
-    if isinstance(node, cst.Call):
-        return f"{_dotted(node.func)}()"
-    return "..."
 
 
 def _arg(call: cst.Call, index: int | None, *keywords: str) -> cst.BaseExpression | None:
@@ -568,7 +559,7 @@ class Threads:
             ):
                 entry = self._local_match(target.value)
             if entry is not None:
-                return Registration("configured", f"@{_dotted(target)}", decorator, "a pool thread (thread-entrypoints)")
+                return Registration("configured", f"@{source_name(target)}", decorator, "a pool thread (thread-entrypoints)")
         entry = self._local_match(self.display(func))
         if entry is not None:
             return Registration("configured", f"thread-entrypoints `{entry}`", func.name, "a pool thread")
@@ -581,7 +572,7 @@ class Threads:
                 if spec is None:
                     continue
                 framework, pool, methods = spec
-                how = f"subclassing {_dotted(base.value)}"
+                how = f"subclassing {source_name(base.value)}"
                 for method in methods:
                     found = self.method(cls, method)
                     if found is not None:
@@ -599,10 +590,10 @@ class Threads:
         ctx = self.ctx
         func = call.func
         names = ctx.qualified_names(func)
-        how = f"{_dotted(func)}(...)"
+        how = f"{source_name(func)}(...)"
         if names & {"threading.Thread"}:
             target = _arg(call, 1, "target")
-            return (target, Registration("threading", f"{_dotted(func)}(target=...)", call, "a separate thread")) if target else None
+            return (target, Registration("threading", f"{source_name(func)}(target=...)", call, "a separate thread")) if target else None
         if names & {"threading.Timer"}:
             target = _arg(call, 1, "function")
             return (target, Registration("threading", how, call, "a timer thread")) if target else None
@@ -635,7 +626,7 @@ class Threads:
             kind = self._executor_kind(func.value)
             if kind is None and method == "submit" and "thread" in self._executor_kinds:
                 # an executor passed in or kept on ``self``, in a module that builds thread pools
-                terminal = func.value.attr.value if isinstance(func.value, cst.Attribute) else _dotted(func.value)
+                terminal = func.value.attr.value if isinstance(func.value, cst.Attribute) else source_name(func.value)
                 if "proc" not in terminal.lower():
                     kind = "thread"
             if kind != "thread":
@@ -675,7 +666,7 @@ class Threads:
             if isinstance(target, cst.Attribute):
                 apps = {n[:-2] for n in self.ctx.instance_names(target.value) if n.endswith("()")}
                 if apps & DURABLE_APPS:
-                    return Registration("Azure Functions", f"@{_dotted(target)}", decorator, AZURE_POOL)
+                    return Registration("Azure Functions", f"@{source_name(target)}", decorator, AZURE_POOL)
         return None
 
     # -- reachability --------------------------------------------------------------------------
@@ -1150,7 +1141,7 @@ class Threads:
             if not (isinstance(stmt, cst.SimpleStatementLine) and all(isinstance(s, (cst.Import, cst.ImportFrom)) for s in stmt.body)):
                 return False
             for small in stmt.body:
-                if isinstance(small, cst.Import) and any(_dotted(a.name) == module for a in small.names):
+                if isinstance(small, cst.Import) and any(source_name(a.name) == module for a in small.names):
                     return True
         return False
 
