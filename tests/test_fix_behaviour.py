@@ -463,7 +463,7 @@ def _importable(module: str) -> bool:
 
 def outcome(outcomes: dict[str, Outcome], name: str) -> Outcome:
     if name in NEEDS and not _importable(NEEDS[name]):
-        pytest.skip(f"{NEEDS[name]} is not installed (pip install -e '.[test]')")
+        pytest.fail(f"{NEEDS[name]} is not installed: it is in the test extras (pip install -e '.[test]')")
     result = outcomes[name]
     assert "error" not in result.before, result.before
     assert "error" not in result.after, f"{result.after}\n--- fixed source:\n{result.fixed_source}\n--- fix run:\n{result.fix_log}"
