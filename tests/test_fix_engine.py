@@ -251,7 +251,14 @@ class _TreeBreaker(_TestRule):
 
 
 class _NeverConverges(_TestRule):
-    """``target(x)`` -> ``target(target(x))``: every round makes a new finding."""
+    """``target(x)`` -> ``target(x, 1)``: every round leaves a finding to fix again."""
+
+    def make_fix(self, node: cst.Call) -> Fix:
+        return Fix("grow it", Safety.SAFE, [(node, node.with_changes(args=[*node.args, cst.Arg(cst.Integer("1"))]))])
+
+
+class _AddsFindings(_TestRule):
+    """``target(x)`` -> ``target(target(x))``: the fix makes a second finding of its own rule."""
 
     def make_fix(self, node: cst.Call) -> Fix:
         return Fix("wrap it", Safety.SAFE, [(node, node.with_changes(args=[cst.Arg(node)]))])
@@ -283,8 +290,7 @@ GOOD = b"import time\n\ndef f(x):\n    return target(x)\n"
         (_TreeBreaker, "pkg/mod.py: a fix produced invalid code (ParserSyntaxError: "),
         (
             _NeverConverges,
-            "pkg/mod.py: fixes did not converge after 10 rounds (still fixable: ASL998 at line 4, "
-            "ASL998 at line 4, ASL998 at line 4, ASL998 at line 4, ASL998 at line 4 and 6 more); file left unchanged",
+            "pkg/mod.py: fixes did not converge after 10 rounds (still fixable: ASL998 at line 4); file left unchanged",
         ),
         (_ChangesNothing, "pkg/mod.py: a fix changed nothing; file left unchanged"),
         (_Raises, "pkg/mod.py: a fix produced invalid code ("),
@@ -575,3 +581,36 @@ def test_cli_fix_output_and_exit_non_zero_on_fix(tmp_path: Path) -> None:
     (tmp_path / "app.py").write_text(SLEEPY)
     proc = cli("--fix", "--select", "ASL200", "app.py", cwd=tmp_path)
     assert (proc.returncode, proc.stdout) == (0, "Fixed 1 error. Found 0 remaining errors.\n")
+
+
+def test_a_fix_that_adds_a_finding_is_not_applied() -> None:
+    result = fix_bytes(GOOD, "pkg/mod.py", Config(), rules=[_AddsFindings])
+    assert result.error is None
+    assert result.source == GOOD and not result.changed and result.fixed == 0
+    assert [(f.code, f.line) for f in result.remaining] == [("ASL998", 4)]
+
+
+def test_dropping_async_is_not_applied_where_the_handler_would_then_race(tmp_path: Path) -> None:
+    """The unsafe ASL100 fix would make the handler threaded, and its ``hits += 1`` an ASL302 race:
+    that fix is dropped, the one for the handler without shared state is applied."""
+    app = tmp_path / "app.py"
+    app.write_text(
+        "import time\n\nfrom fastapi import FastAPI\n\napp = FastAPI()\nhits = 0\n\n\n"
+        "@app.get(\"/count\")\nasync def count() -> dict:\n    global hits\n    time.sleep(0.01)\n"
+        "    hits += 1\n    return {\"hits\": hits}\n\n\n"
+        "@app.get(\"/slow\")\nasync def slow() -> dict:\n    time.sleep(0.01)\n    return {}\n",
+        encoding="utf-8",
+    )
+    before = app.read_text(encoding="utf-8")
+    out = subprocess.run(
+        [sys.executable, "-m", "asynclint", "--select", "ASL100,ASL3", "--fix", "--unsafe-fixes", str(app)],
+        capture_output=True, text=True,
+    )
+    after = app.read_text(encoding="utf-8")
+    assert after == before.replace("async def slow", "def slow"), after
+    assert out.returncode == 1 and "ASL100" in out.stdout and "`async def count`" in out.stdout, out.stdout
+    lint = subprocess.run(
+        [sys.executable, "-m", "asynclint", "--select", "ASL100,ASL3", "--output-format", "concise", str(app)],
+        capture_output=True, text=True,
+    )
+    assert [line.split(": ")[1].split()[0] for line in lint.stdout.splitlines()] == ["ASL100"]

@@ -25,6 +25,7 @@ CATALOGUE = {
     "ASL101": "unawaited-coroutine",
     "ASL102": "dangling-task",
     "ASL103": "nested-event-loop",
+    "ASL104": "async-never-suspends",
     "ASL200": "blocking-sleep",
     "ASL210": "blocking-http",
     "ASL220": "blocking-subprocess",
@@ -38,7 +39,7 @@ CATALOGUE = {
 }
 #: fix safety per RULES.md (None: no fix)
 FIX_SAFETY = {
-    "ASL100": Safety.UNSAFE, "ASL101": Safety.SAFE, "ASL102": Safety.UNSAFE, "ASL103": None,
+    "ASL100": Safety.UNSAFE, "ASL101": Safety.SAFE, "ASL102": Safety.UNSAFE, "ASL103": None, "ASL104": None,
     "ASL200": Safety.SAFE, "ASL210": Safety.UNSAFE, "ASL220": Safety.UNSAFE, "ASL230": Safety.UNSAFE,
     "ASL240": Safety.UNSAFE, "ASL250": None, "ASL260": Safety.UNSAFE, "ASL300": Safety.UNSAFE,
     "ASL301": Safety.UNSAFE, "ASL302": Safety.UNSAFE,

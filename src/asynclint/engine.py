@@ -120,7 +120,7 @@ def _traverse(
     module: cst.Module, path: str, config: Config, rules: Sequence[type[Rule]], source: bytes, noqa: bool = True
 ) -> tuple[cst.Module, list[Finding]]:
     wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
-    ctx = Context(wrapper, path, config)
+    ctx = Context(wrapper, path, config, source)
     visitors = [rule(ctx) for rule in rules]
     cst.visit_batched(wrapper.module, visitors, ctx.before_visit, ctx.after_leave)
     if not ctx.findings:

@@ -1,6 +1,7 @@
 """Applying fixes: conflicts, imports, module preludes, validation, the fix-until-converged loop."""
 from __future__ import annotations
 
+import collections
 import difflib
 import io
 import os
@@ -343,10 +344,21 @@ def fix_bytes(
     current = source
     first: Result | None = None
     error: str | None = None
+    #: fixes found to add a finding of some rule: never offered again for this file
+    rejected: set[tuple[str, str, str]] = set()
+    #: the round before: its source, its lint, and the findings whose fixes it applied
+    previous: tuple[bytes, Result, list[Finding]] | None = None
     for round_ in range(MAX_ROUNDS + 1):
         lint = lint_bytes(current, path, config, rules)
         if first is None:
             first = lint
+        if previous is not None and lint.error is None and _grew(previous[1], lint):
+            # a fix must never create findings (an async handler made threaded that then races):
+            # undo the round, find the fixes that added findings, and go on without them
+            current, lint, applied = previous
+            rejected |= {_fix_key(f) for f in _adding_findings(lint, applied, path, config, rules)}
+            out.fixed -= len(applied)
+        previous = None
         out.lint = lint
         if lint.error is not None:
             error = lint.error if round_ == 0 else f"after applying fixes: {lint.error}"
@@ -356,7 +368,7 @@ def fix_bytes(
             if problem is not None:
                 error = f"{problem}; not fixed"
                 break
-        fixable = [f for f in lint.findings if applicable(f, unsafe)]
+        fixable = [f for f in lint.findings if applicable(f, unsafe) and _fix_key(f) not in rejected]
         if not fixable or lint.module is None:
             out.remaining = lint.findings
             out.source = current
@@ -369,6 +381,7 @@ def fix_bytes(
                 "file left unchanged"
             )
             break
+        by_fix = {id(f.fix): f for f in fixable}
         chosen = select_fixes([f.fix for f in fixable if f.fix is not None])
         try:
             new_module = apply_fixes(lint.module, chosen)
@@ -386,6 +399,7 @@ def fix_bytes(
             error = "a fix changed nothing; file left unchanged"
             break
         out.fixed += len(chosen)
+        previous = (current, lint, [by_fix[id(fix)] for fix in chosen])
         current = new_source
     out.error = f"{path}: {error}"
     out.source = source
@@ -394,6 +408,36 @@ def fix_bytes(
     out.lint = first
     out.remaining = first.findings if first is not None else []
     return out
+
+
+def _counts(lint: Result) -> collections.Counter[str]:
+    return collections.Counter(f.code for f in lint.findings)
+
+
+def _grew(before: Result, after: Result) -> bool:
+    """Some rule has more findings after a round of fixes than before it."""
+    old = _counts(before)
+    return any(n > old[code] for code, n in _counts(after).items())
+
+
+def _fix_key(finding: Finding) -> tuple[str, str, str]:
+    """Names a finding's fix across rounds (lines move as other fixes apply)."""
+    return (finding.code, finding.message, finding.fix.title if finding.fix is not None else "")
+
+
+def _adding_findings(
+    lint: Result, applied: list[Finding], path: str, config: Config, rules: Sequence[type[Rule]]
+) -> list[Finding]:
+    """The findings among ``applied`` whose fix alone adds a finding of some rule; all of them when
+    no single one does (then only their combination does)."""
+    assert lint.module is not None
+    culprits = []
+    for finding in applied:
+        assert finding.fix is not None
+        alone = apply_fixes(lint.module, [finding.fix]).bytes
+        if _grew(lint, lint_bytes(alone, path, config, rules)):
+            culprits.append(finding)
+    return culprits or applied
 
 
 def _one_line(exc: BaseException) -> str:

@@ -101,6 +101,8 @@ class AsyncLintChecker:
 
     @classmethod
     def add_options(cls, manager: Any) -> None:
+        # rules that are off by default stay off under flake8 too, until ``--extend-select`` names them
+        manager.extend_default_ignore(sorted(registry.off_by_default()))
         for option, help_text in _HELP.items():
             kwargs: dict[str, Any] = {"default": None, "parse_from_config": True, "help": help_text}
             if option == "asynclint-fix-style":

@@ -58,8 +58,16 @@ def _matches(code: str, prefixes: Iterable[str]) -> int:
     return max((len(p) for p in prefixes if code.startswith(p.upper())), default=0)
 
 
+@functools.lru_cache(maxsize=None)
+def off_by_default() -> frozenset[str]:
+    """Codes of the rules that are off unless selected by their full code (like ruff's preview rules)."""
+    return frozenset(r.code for r in all_rules() if not r.default)
+
+
 def is_enabled(code: str, config: Config) -> bool:
     selected = _matches(code, [*config.select, *config.extend_select])
+    if code in off_by_default() and selected < len(code):
+        return False  # a prefix (``ASL``, ``ASL1``) selects only the default rules
     ignored = _matches(code, config.ignore)
     return selected > 0 and selected >= ignored if ignored else selected > 0
 

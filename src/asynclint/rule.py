@@ -104,6 +104,9 @@ class Rule(cst.BatchableCSTVisitor):
     message: ClassVar[str] = ""
     examples: ClassVar[Sequence[Example]] = ()
     fix_safety: ClassVar[Safety | None] = None
+    #: on unless deselected; False: off by default, enabled only by naming the full code in
+    #: ``select``/``extend-select`` (a prefix such as ``ASL`` or ``ASL1`` does not enable it)
+    default: ClassVar[bool] = True
     #: cheap byte markers: the rule cannot match a file that contains none of them.
     markers: ClassVar[tuple[bytes | re.Pattern[bytes], ...]] = (b"async",)
     #: a marker the file must contain as well: bytes, or a pattern (``COROUTINE_DEF`` for rules

@@ -8,6 +8,7 @@ from libcst.helpers import get_full_name_for_node
 from libcst.metadata import (
     Assignment,
     MetadataWrapper,
+    PositionProvider,
     QualifiedNameSource,
     ScopeProvider,
 )
@@ -86,11 +87,13 @@ class Context:
     ``visit_*``/``leave_*`` of a node.
     """
 
-    def __init__(self, wrapper: MetadataWrapper, path: str, config: Config) -> None:
+    def __init__(self, wrapper: MetadataWrapper, path: str, config: Config, source: bytes = b"") -> None:
         self.wrapper = wrapper
         self.module: cst.Module = wrapper.module
         self.path = path
         self.config = config
+        #: the file's bytes, for cheap whole-file text questions (how often a name occurs)
+        self.source = source
         # ScopeProvider is the one metadata pass: qualified names are asked of the scopes lazily
         # (what QualifiedNameProvider does, without its extra traversal), and parents come from a
         # plain walk over ``children``, several times cheaper than ParentNodeProvider's visitor.
@@ -288,6 +291,10 @@ class Context:
             return []
         # builtins (BuiltinAssignment) have no node
         return [a.node for a in scope[name.value] if isinstance(a, Assignment)]  # type: ignore[index]
+
+    def position_line(self, node: cst.CSTNode) -> int:
+        """The 1-based line where ``node`` starts (a codegen pass the engine reuses for findings)."""
+        return self.wrapper.resolve(PositionProvider)[node].start.line  # type: ignore[no-any-return]
 
     def scope_of(self, node: cst.CSTNode) -> object | None:
         return self._scopes_meta.get(node)

@@ -1,0 +1,323 @@
+"""Real-world corpus: asynclint on pinned real projects, with judged precision per rule.
+
+    python benchmarks/realworld.py [fetch|run|report|fixcheck|all] [options]
+
+    fetch      download the pinned source distributions (pip download) and unpack them
+    run        lint every project (all rules, or --select) and save the findings
+    report     findings per rule and per project; judged precision per rule from the verdicts
+               file; the findings nobody has judged yet (--unjudged N lists them)
+    fixcheck   copy the corpus, run `--fix --unsafe-fixes`, and check every changed file:
+               it compiles, a second --fix changes nothing, and no rule has more findings after
+               than before (a fix must never add findings of another rule)
+    all        fetch, run, report (the default)
+
+Run by hand, not in CI: it needs the network for `fetch` and takes minutes. The projects are kept
+in a cache folder outside git: $ASYNCLINT_CORPUS_DIR, default ~/.cache/asynclint-corpus. The
+verdicts live in benchmarks/realworld_verdicts.csv (project, path, line, code, verdict, reason);
+verdict is `tp` (a maintainer would act on it), `fp` (wrong) or `debatable`. Precision counts
+only `tp` as right: debatable findings count against the rule.
+"""
+from __future__ import annotations
+
+import argparse
+import collections
+import csv
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+VERDICTS = HERE / "realworld_verdicts.csv"
+CACHE = Path(os.environ.get("ASYNCLINT_CORPUS_DIR", Path.home() / ".cache" / "asynclint-corpus"))
+
+#: Home Assistant is ~1 M lines: a fixed set of its integrations (async and executor-heavy ones)
+HA_COMPONENTS = (
+    "api", "backup", "camera", "cloud", "deconz", "esphome", "ffmpeg", "homekit", "http", "hue",
+    "met", "mqtt", "nest", "octoprint", "plex", "recorder", "ring", "roku", "shelly", "sonos",
+    "spotify", "synology_dsm", "tado", "telegram_bot", "tplink", "unifi", "xiaomi_miio", "yeelight",
+)
+
+
+@dataclass(frozen=True)
+class Project:
+    name: str  # distribution name as pip knows it
+    version: str
+    kind: str  # what it stands for in the corpus
+    #: paths inside the unpacked sdist to lint (default: all of it)
+    include: tuple[str, ...] = ()
+
+    @property
+    def folder(self) -> str:
+        return f"{self.name}-{self.version}"
+
+
+PROJECTS = (
+    Project("aiohttp", "3.9.5", "async web framework, examples/ apps, tests"),
+    Project("fastapi", "0.110.0", "web framework; docs_src/ holds ~1,000 example apps (async and def endpoints)"),
+    Project("starlette", "0.37.2", "ASGI toolkit and tests"),
+    Project("sanic", "23.12.1", "async web framework and tests"),
+    Project("quart", "0.19.5", "async Flask"),
+    Project("flask", "3.0.3", "threaded WSGI framework, examples/ apps"),
+    Project("gunicorn", "22.0.0", "threaded/async WSGI server, examples/"),
+    Project("uvicorn", "0.29.0", "ASGI server"),
+    Project("websockets", "12.0", "async protocol library"),
+    Project("python-telegram-bot", "21.1.1", "async bot framework"),
+    Project("discord.py", "2.3.2", "async bot framework"),
+    Project("aiogram", "3.4.1", "async bot framework, examples/ bots"),
+    Project("slack_bolt", "1.18.1", "bot framework, threaded (sync) and async listeners"),
+    Project("redis", "5.0.4", "database client, sync and asyncio APIs"),
+    Project("motor", "3.4.0", "async MongoDB client wrapping a threaded one"),
+    Project("celery", "5.4.0", "task queue, threads and examples/"),
+    Project("arq", "0.25.0", "async task queue"),
+    Project("channels", "4.1.0", "Django async layer (sync_to_async, consumers)"),
+    Project("azure-functions-durable", "1.2.9", "Azure Functions durable SDK and samples/ function apps"),
+    Project("homeassistant", "2024.1.0", "Home Assistant integrations (a fixed subset)",
+            tuple(f"homeassistant/components/{c}" for c in HA_COMPONENTS)),
+)
+
+
+def project_paths(project: Project) -> list[Path]:
+    root = CACHE / "src" / project.folder
+    if not project.include:
+        return [root]
+    return [root / p for p in project.include if (root / p).exists()]
+
+
+# -- fetch ------------------------------------------------------------------------------------
+def fetch(projects: tuple[Project, ...]) -> None:
+    sdists = CACHE / "sdists"
+    src = CACHE / "src"
+    sdists.mkdir(parents=True, exist_ok=True)
+    src.mkdir(parents=True, exist_ok=True)
+    for project in projects:
+        if (src / project.folder).is_dir():
+            continue
+        archive = _find_archive(sdists, project)
+        if archive is None:
+            print(f"downloading {project.name}=={project.version}", file=sys.stderr)
+            subprocess.run(
+                [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--no-binary", ":all:",
+                 f"{project.name}=={project.version}", "-d", str(sdists)],
+                check=True,
+            )
+            archive = _find_archive(sdists, project)
+            if archive is None:
+                raise SystemExit(f"no source distribution of {project.name}=={project.version} in {sdists}")
+        _unpack(archive, src, project.folder)
+
+
+def _find_archive(sdists: Path, project: Project) -> Path | None:
+    wanted = {project.name.lower().replace("-", "_").replace(".", "_")}
+    for path in sorted(sdists.iterdir()):
+        stem = path.name
+        for suffix in (".tar.gz", ".zip", ".tgz"):
+            if stem.endswith(suffix):
+                stem = stem[: -len(suffix)]
+        name, _, version = stem.rpartition("-")
+        if version == project.version and name.lower().replace("-", "_").replace(".", "_") in wanted:
+            return path
+    return None
+
+
+def _unpack(archive: Path, src: Path, folder: str) -> None:
+    with tempfile.TemporaryDirectory(dir=src) as tmp:
+        if archive.name.endswith(".zip"):
+            with zipfile.ZipFile(archive) as zf:
+                zf.extractall(tmp)
+        else:
+            with tarfile.open(archive) as tf:
+                tf.extractall(tmp, filter="data")
+        (top,) = list(Path(tmp).iterdir())
+        top.rename(src / folder)
+
+
+# -- run --------------------------------------------------------------------------------------
+def lint(paths: list[Path], extra: list[str], cwd: Path | None = None) -> list[dict]:
+    cmd = [sys.executable, "-m", "asynclint", "--exit-zero", "--output-format", "json", *extra, *map(str, paths)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=cwd)
+    if proc.returncode != 0:
+        raise SystemExit(f"asynclint failed ({proc.returncode}) on {paths[0]}:\n{proc.stderr[-2000:]}")
+    if proc.stderr.strip():
+        print(proc.stderr.strip()[-2000:], file=sys.stderr)
+    return json.loads(proc.stdout or "[]")
+
+
+def run(projects: tuple[Project, ...], extra: list[str], out: Path) -> list[dict]:
+    findings: list[dict] = []
+    started = time.monotonic()
+    for project in projects:
+        root = CACHE / "src" / project.folder
+        t0 = time.monotonic()
+        got = lint(project_paths(project), extra)
+        for f in got:
+            f["project"] = project.name
+            f["path"] = str(Path(f["path"]).resolve().relative_to(root))
+            f.pop("fix", None) if f.get("fix") is None else f.__setitem__("fix", f["fix"]["safety"])
+        findings.extend(got)
+        print(f"{project.name:24} {len(got):5} findings  {time.monotonic() - t0:6.1f} s", file=sys.stderr)
+    print(f"{'all':24} {len(findings):5} findings  {time.monotonic() - started:6.1f} s", file=sys.stderr)
+    out.write_text(json.dumps(findings, indent=1))
+    return findings
+
+
+# -- report -----------------------------------------------------------------------------------
+Key = tuple[str, str, int, str]
+
+
+def load_verdicts() -> dict[Key, tuple[str, str]]:
+    verdicts: dict[Key, tuple[str, str]] = {}
+    if not VERDICTS.exists():
+        return verdicts
+    with VERDICTS.open(newline="") as fh:
+        for row in csv.DictReader(fh):
+            key = (row["project"], row["path"], int(row["line"]), row["code"])
+            verdicts[key] = (row["verdict"], row["reason"])
+    return verdicts
+
+
+def key_of(f: dict) -> Key:
+    return (f["project"], f["path"], int(f["line"]), f["code"])
+
+
+def report(findings: list[dict], unjudged: int, show_wrong: bool) -> None:
+    verdicts = load_verdicts()
+    per_rule: dict[str, collections.Counter] = collections.defaultdict(collections.Counter)
+    per_project: dict[str, collections.Counter] = collections.defaultdict(collections.Counter)
+    waiting: list[dict] = []
+    wrong: list[tuple[dict, str, str]] = []
+    for f in findings:
+        per_project[f["project"]][f["code"]] += 1
+        counts = per_rule[f["code"]]
+        counts["findings"] += 1
+        verdict = verdicts.get(key_of(f))
+        if verdict is None:
+            counts["unjudged"] += 1
+            waiting.append(f)
+        else:
+            counts[verdict[0]] += 1
+            if verdict[0] != "tp":
+                wrong.append((f, *verdict))
+    codes = sorted(per_rule)
+    print("\nFindings per project")
+    print(f"{'project':24} {'all':>5}  " + " ".join(f"{c:>6}" for c in codes))
+    for name in sorted(per_project):
+        c = per_project[name]
+        print(f"{name:24} {sum(c.values()):5}  " + " ".join(f"{c[code] or '':>6}" for code in codes))
+    print("\nJudged precision per rule (tp / judged; debatable counts as not right)")
+    print(f"{'rule':7} {'found':>6} {'judged':>6} {'tp':>5} {'fp':>5} {'deb':>5} {'precision':>9}")
+    total = collections.Counter()
+    for code in codes:
+        c = per_rule[code]
+        judged = c["tp"] + c["fp"] + c["debatable"]
+        total.update(c)
+        prec = f"{c['tp'] / judged:.2f}" if judged else "-"
+        print(f"{code:7} {c['findings']:6} {judged:6} {c['tp']:5} {c['fp']:5} {c['debatable']:5} {prec:>9}")
+    judged = total["tp"] + total["fp"] + total["debatable"]
+    prec = f"{total['tp'] / judged:.3f}" if judged else "-"
+    print(f"{'all':7} {total['findings']:6} {judged:6} {total['tp']:5} {total['fp']:5} {total['debatable']:5} {prec:>9}")
+    if show_wrong and wrong:
+        print("\nJudged not right")
+        for f, verdict, reason in wrong:
+            print(f"  {verdict:9} {f['code']} {f['project']}/{f['path']}:{f['line']}  {reason}")
+    if waiting:
+        print(f"\n{len(waiting)} findings have no verdict yet")
+        for f in waiting[:unjudged]:
+            print(f"  {f['code']} {f['project']}/{f['path']}:{f['line']}:{f['column']} {f['message'][:160]}")
+
+
+# -- fixcheck ---------------------------------------------------------------------------------
+def fixcheck(projects: tuple[Project, ...], extra: list[str]) -> int:
+    """--fix --unsafe-fixes on a copy: every changed file compiles, converges, and adds no finding."""
+    problems = 0
+    work = CACHE / "fixcheck"
+    shutil.rmtree(work, ignore_errors=True)
+    changed_files = 0
+    for project in projects:
+        root = work / project.folder
+        shutil.copytree(CACHE / "src" / project.folder, root, symlinks=True)
+        paths = [root / p.relative_to(CACHE / "src" / project.folder) for p in project_paths(project)]
+        before_text = {p: p.read_bytes() for p in _py_files(paths)}
+        before = lint(paths, extra)
+        cmd = [sys.executable, "-m", "asynclint", "--fix", "--unsafe-fixes", "--exit-zero", "--output-format", "json",
+               *extra, *map(str, paths)]
+        proc = subprocess.run(cmd, capture_output=True, text=True)
+        if proc.returncode != 0:
+            print(f"{project.name}: --fix exited {proc.returncode}: {proc.stderr.strip()[-500:]}")
+            problems += 1
+        after = lint(paths, extra)
+        changed = [p for p, old in before_text.items() if p.read_bytes() != old]
+        changed_files += len(changed)
+        for p in changed:
+            try:
+                compile(p.read_bytes(), str(p), "exec")
+            except SyntaxError as exc:
+                print(f"{p}: fixed file does not compile: {exc}")
+                problems += 1
+        snapshot = {p: p.read_bytes() for p in changed}
+        subprocess.run(cmd, capture_output=True, text=True)
+        for p, text in snapshot.items():
+            if p.read_bytes() != text:
+                print(f"{p}: a second --fix changed the file again")
+                problems += 1
+        counts_before = collections.Counter(f["code"] for f in before)
+        counts_after = collections.Counter(f["code"] for f in after)
+        for code in sorted(counts_after):
+            if counts_after[code] > counts_before[code]:
+                print(f"{project.name}: {code} grew from {counts_before[code]} to {counts_after[code]} after the fixes")
+                new = {(f["path"], f["message"]) for f in after if f["code"] == code} - {
+                    (f["path"], f["message"]) for f in before if f["code"] == code}
+                for path, message in sorted(new)[:5]:
+                    print(f"    {path}: {message[:200]}")
+                problems += 1
+        fixed = sum(counts_before.values()) - sum(counts_after.values())
+        print(f"{project.name:24} {len(changed):4} files changed, findings {sum(counts_before.values())} -> "
+              f"{sum(counts_after.values())} ({fixed} fixed)")
+    print(f"\n{changed_files} files fixed, {problems} problems")
+    return 1 if problems else 0
+
+
+def _py_files(paths: list[Path]) -> list[Path]:
+    out: list[Path] = []
+    for p in paths:
+        out.extend([p] if p.is_file() else sorted(p.rglob("*.py")))
+    return out
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("command", nargs="?", default="all", choices=("fetch", "run", "report", "fixcheck", "all"))
+    parser.add_argument("--project", action="append", help="only these projects (repeatable)")
+    parser.add_argument("--select", help="passed to asynclint (default: every rule, on or off by default)")
+    parser.add_argument("--default-rules", action="store_true", help="lint with the default rule set only")
+    parser.add_argument("--findings", type=Path, default=None, help="findings file (default: in the cache folder)")
+    parser.add_argument("--unjudged", type=int, default=40, help="list at most N unjudged findings")
+    parser.add_argument("--wrong", action="store_true", help="list the findings judged fp or debatable")
+    args = parser.parse_args()
+    projects = PROJECTS
+    if args.project:
+        projects = tuple(p for p in PROJECTS if p.name in args.project)
+    extra = [] if args.default_rules else ["--select", args.select or "ASL"]
+    out = args.findings or CACHE / ("findings-default.json" if args.default_rules else "findings.json")
+    if args.command in ("fetch", "all"):
+        fetch(projects)
+    if args.command == "fixcheck":
+        return fixcheck(projects, extra)
+    if args.command in ("run", "all"):
+        findings = run(projects, extra, out)
+    else:
+        findings = json.loads(out.read_text())
+    if args.command in ("report", "all", "run"):
+        report(findings, args.unjudged, args.wrong)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
