@@ -183,11 +183,12 @@ def load_verdicts() -> dict[Key, tuple[str, str]]:
     return verdicts
 
 
-def key_of(f: dict) -> Key:
-    return (f["project"], f["path"], int(f["line"]), f["code"])
+def key_of(f: dict, aliases: dict[str, str] | None = None) -> Key:
+    code = f["code"]
+    return (f["project"], f["path"], int(f["line"]), (aliases or {}).get(code, code))
 
 
-def report(findings: list[dict], unjudged: int, show_wrong: bool) -> None:
+def report(findings: list[dict], unjudged: int, show_wrong: bool, aliases: dict[str, str] | None = None) -> None:
     verdicts = load_verdicts()
     per_rule: dict[str, collections.Counter] = collections.defaultdict(collections.Counter)
     per_project: dict[str, collections.Counter] = collections.defaultdict(collections.Counter)
@@ -197,7 +198,7 @@ def report(findings: list[dict], unjudged: int, show_wrong: bool) -> None:
         per_project[f["project"]][f["code"]] += 1
         counts = per_rule[f["code"]]
         counts["findings"] += 1
-        verdict = verdicts.get(key_of(f))
+        verdict = verdicts.get(key_of(f, aliases))
         if verdict is None:
             counts["unjudged"] += 1
             waiting.append(f)
@@ -300,6 +301,9 @@ def main() -> int:
     parser.add_argument("--findings", type=Path, default=None, help="findings file (default: in the cache folder)")
     parser.add_argument("--unjudged", type=int, default=40, help="list at most N unjudged findings")
     parser.add_argument("--wrong", action="store_true", help="list the findings judged fp or debatable")
+    parser.add_argument("--verdicts-of", action="append", default=[], metavar="OLD=NEW",
+                        help="look up verdicts of code OLD under NEW (an old findings file: ASL100=ASL104, since the "
+                             "old broad ASL100 check is ASL104 now)")
     args = parser.parse_args()
     projects = PROJECTS
     if args.project:
@@ -315,7 +319,8 @@ def main() -> int:
     else:
         findings = json.loads(out.read_text())
     if args.command in ("report", "all", "run"):
-        report(findings, args.unjudged, args.wrong)
+        aliases = dict(pair.split("=", 1) for pair in args.verdicts_of)
+        report(findings, args.unjudged, args.wrong, aliases)
     return 0
 
 

@@ -179,3 +179,31 @@ def test_python_dash_m_and_console_script_agree(tmp_path: Path) -> None:
     a = subprocess.run([script, "app.py"], cwd=tmp_path, capture_output=True, text=True)
     b = run("app.py", cwd=tmp_path)
     assert (a.returncode, a.stdout) == (b.returncode, b.stdout)
+
+
+NEVER_SUSPENDS = (
+    "async def handler(x):\n    return x\n\n\n"
+    "async def _private():\n    return 1\n\n\n"
+    "async def use():\n    return await _private()\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("args", "config", "codes"),
+    [
+        ((), "", ["ASL100"]),
+        (("--select", "ASL"), "", ["ASL100"]),
+        (("--select", "ASL1"), "", ["ASL100"]),
+        (("--extend-select", "ASL104"), "", ["ASL104", "ASL100"]),
+        (("--select", "ASL104"), "", ["ASL104"]),
+        ((), '[tool.asynclint]\nextend-select = ["ASL104"]\n', ["ASL104", "ASL100"]),
+        # the longest selector wins, as in ruff: the full code beats the ignored prefix
+        (("--extend-select", "ASL104", "--ignore", "ASL1"), "", ["ASL104"]),
+    ],
+)
+def test_off_by_default_rules_need_their_full_code(tmp_path: Path, args: tuple[str, ...], config: str, codes: list[str]) -> None:
+    """ASL104 is off by default: a prefix (``ASL``, ``ASL1``) does not turn it on, its full code does."""
+    (tmp_path / "app.py").write_text(NEVER_SUSPENDS)
+    (tmp_path / "pyproject.toml").write_text(config)
+    out = run("--output-format", "concise", *args, "app.py", cwd=tmp_path)
+    assert [line.split()[1] for line in out.stdout.splitlines() if line.startswith("app.py")] == codes, out.stdout

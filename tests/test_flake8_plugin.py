@@ -238,3 +238,24 @@ def test_plugin_is_registered() -> None:
     proc = run([sys.executable, "-m", "flake8", "--version"], REPO)
     assert proc.returncode == 0
     assert re.search(rf"asynclint:\s+{re.escape(__version__)}\b", proc.stdout), proc.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "codes"),
+    [
+        ((), ["ASL100"]),
+        (("--select", "ASL"), ["ASL100"]),
+        (("--extend-select", "ASL104"), ["ASL104", "ASL100"]),
+        (("--select", "ASL", "--extend-select", "ASL104"), ["ASL104", "ASL100"]),
+        (("--select", "ASL104"), ["ASL104"]),
+    ],
+)
+def test_off_by_default_rules_stay_off_under_flake8(tmp_path: Path, args: tuple[str, ...], codes: list[str]) -> None:
+    (tmp_path / "app.py").write_text(
+        "async def handler(x):\n    return x\n\n\nasync def _private():\n    return 1\n\n\n"
+        "async def use():\n    return await _private()\n",
+        encoding="utf-8",
+    )
+    out = run(flake8_command(*args, "app.py"), tmp_path)
+    assert out.stderr == ""
+    assert [line.split("\t")[3] for line in out.stdout.splitlines()] == codes, out.stdout

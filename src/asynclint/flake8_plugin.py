@@ -12,6 +12,7 @@ from typing import Any, ClassVar, Iterator, Sequence
 from asynclint import __version__, registry
 from asynclint.config import FIX_STYLES, Config, ConfigError, config_from_mapping
 from asynclint.engine import lint_bytes
+from asynclint.rule import Rule
 
 #: flake8 option name -> asynclint Config key (the ``[tool.asynclint]`` spelling). flake8 has its own
 #: select/ignore/per-file-ignores/exclude, so those keys have no plugin option.
@@ -94,6 +95,8 @@ class AsyncLintChecker:
     name: ClassVar[str] = "asynclint"
     version: ClassVar[str] = __version__
     config: ClassVar[Config] = Config()
+    #: the rules to run: the default ones, and off-by-default ones that flake8's select names in full
+    rules: ClassVar[tuple[type[Rule], ...]] = ()
 
     def __init__(self, tree: object, filename: str, lines: Sequence[str]) -> None:
         self.filename = filename
@@ -118,6 +121,11 @@ class AsyncLintChecker:
 
     @classmethod
     def parse_options(cls, options: Any) -> None:
+        # as on the command line, ``--select ASL`` runs the default rules only: an off-by-default
+        # rule runs when its full code is selected (flake8 itself would let a prefix enable it)
+        named = {c.strip().upper() for c in [*(getattr(options, "select", None) or []),
+                                             *(getattr(options, "extend_select", None) or [])]}
+        cls.rules = tuple(r for r in registry.all_rules() if r.default or r.code in named)
         try:
             cls.config = config_from_options(options)
         except ConfigError as exc:
@@ -128,7 +136,8 @@ class AsyncLintChecker:
     def run(self) -> Iterator[tuple[int, int, str, type[AsyncLintChecker]]]:
         # flake8 runs tree plugins only on files Python's own parser accepted (otherwise it reports
         # E999 itself), so ASL001 appears here only where libcst fails on code Python accepts.
-        result = lint_bytes(_source_bytes(self.lines), self.filename, self.config, registry.all_rules(), noqa=False)
+        rules = self.rules or tuple(r for r in registry.all_rules() if r.default)
+        result = lint_bytes(_source_bytes(self.lines), self.filename, self.config, rules, noqa=False)
         if result.error is not None:
             raise RuntimeError(f"asynclint: {self.filename}: {result.error}")
         for finding in result.findings:

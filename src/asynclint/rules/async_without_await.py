@@ -78,8 +78,9 @@ class AsyncWithoutAwait(Rule):
       and whose name occurs in the module only in `await name(...)` / `await self.name(...)` /
       `await cls.name(...)` calls (at least one). Any other use (passed as a callback, stored,
       returned, named in a string, handed to `asyncio.gather` as a coroutine) means someone else
-      needs the coroutine. Methods of classes with a base class not defined in the module are
-      skipped: the base may call them.
+      needs the coroutine. Methods of classes with a base class are skipped (the base may call
+      them), and so are coroutines that call `asyncio`, `trio` or `anyio` (`get_running_loop()`,
+      `create_task(...)`): being a coroutine documents that they need the running loop.
 
     Never flagged: functions handed to anyone else (any other decorator, passed, stored, returned,
     exported under a public name), overrides and protocol implementations (`__aenter__`,
@@ -253,10 +254,10 @@ class AsyncWithoutAwait(Rule):
         ctx = self.ctx
         func = ctx.current_function
         candidate = self._open.get(id(func)) if func is not None else None
-        if candidate is not None and candidate.registration is not None:
+        if candidate is not None:
             if not candidate.uses_loop:
                 candidate.uses_loop = any(n.split(".", 1)[0] in _ASYNC_LIBRARIES for n in ctx.callee_names(node))
-            if not ctx.is_awaited(node):
+            if candidate.registration is not None and not ctx.is_awaited(node):
                 found = classify_call(ctx, node)
                 if found is not None and found[0].code.startswith("ASL2"):
                     candidate.blocking.append((node, found[1]))
@@ -300,9 +301,14 @@ class AsyncWithoutAwait(Rule):
         assert registration is not None
         call, shown = candidate.blocking[0]
         line = self.ctx.position_line(call)
-        more = f" and {len(candidate.blocking) - 1} more blocking call(s)" if len(candidate.blocking) > 1 else ""
+        count = len(candidate.blocking)
+        calls = (
+            f"it calls `{shown}(...)` at line {line}, which blocks"
+            if count == 1
+            else f"it makes {count} blocking calls (the first, `{shown}(...)`, at line {line}), which block"
+        )
         advice = (
-            f"it calls `{shown}(...)` at line {line}{more}, which blocks the event loop for every request; "
+            f"{calls} the event loop for every request; "
             f"make it a plain `def` so {registration.framework} runs it on its thread pool"
         )
         fix = Fix(
@@ -317,8 +323,8 @@ class AsyncWithoutAwait(Rule):
         directly, or None when it is not such a function."""
         func = candidate.func
         name = func.name.value
-        if candidate.registration is not None or candidate.exempt:
-            return None
+        if candidate.registration is not None or candidate.exempt or candidate.uses_loop:
+            return None  # a coroutine that needs the running loop says so by being one
         if not candidate.nested and not (name.startswith("_") and not name.endswith("__")):
             return None  # public: another module may import and await it
         for decorator in func.decorators:
