@@ -6,9 +6,9 @@
     run        lint every project (all rules, or --select) and save the findings
     report     findings per rule and per project; judged precision per rule from the verdicts
                file; the findings nobody has judged yet (--unjudged N lists them)
-    fixcheck   copy the corpus, run `--fix --unsafe-fixes`, and check every changed file:
-               it compiles, a second --fix changes nothing, and no rule has more findings after
-               than before (a fix must never add findings of another rule)
+    fixcheck   copy the files that have findings (from the last `run`), run `--fix --unsafe-fixes`,
+               and check every changed file: it compiles, a second --fix changes nothing, and no
+               rule has more findings in it after than before (a fix must never add findings)
     all        fetch, run, report (the default)
 
 Run by hand, not in CI: it needs the network for `fetch` and takes minutes. The projects are kept
@@ -235,17 +235,26 @@ def report(findings: list[dict], unjudged: int, show_wrong: bool, aliases: dict[
 
 
 # -- fixcheck ---------------------------------------------------------------------------------
-def fixcheck(projects: tuple[Project, ...], extra: list[str]) -> int:
-    """--fix --unsafe-fixes on a copy: every changed file compiles, converges, and adds no finding."""
+def fixcheck(projects: tuple[Project, ...], extra: list[str], findings: list[dict]) -> int:
+    """--fix --unsafe-fixes on a copy of every file with a finding (asynclint checks one file at a
+    time, so no other file can change): each changed file compiles, a second --fix changes nothing,
+    and no rule has more findings after than before."""
     problems = 0
     work = CACHE / "fixcheck"
     shutil.rmtree(work, ignore_errors=True)
     changed_files = 0
     for project in projects:
+        files = sorted({f["path"] for f in findings if f["project"] == project.name})
+        if not files:
+            continue
         root = work / project.folder
-        shutil.copytree(CACHE / "src" / project.folder, root, symlinks=True)
-        paths = [root / p.relative_to(CACHE / "src" / project.folder) for p in project_paths(project)]
-        before_text = {p: p.read_bytes() for p in _py_files(paths)}
+        paths = []
+        for rel in files:
+            target = root / rel
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(CACHE / "src" / project.folder / rel, target)
+            paths.append(target)
+        before_text = {p: p.read_bytes() for p in paths}
         before = lint(paths, extra)
         cmd = [sys.executable, "-m", "asynclint", "--fix", "--unsafe-fixes", "--exit-zero", "--output-format", "json",
                *extra, *map(str, paths)]
@@ -268,19 +277,13 @@ def fixcheck(projects: tuple[Project, ...], extra: list[str]) -> int:
             if p.read_bytes() != text:
                 print(f"{p}: a second --fix changed the file again")
                 problems += 1
-        counts_before = collections.Counter(f["code"] for f in before)
-        counts_after = collections.Counter(f["code"] for f in after)
-        for code in sorted(counts_after):
-            if counts_after[code] > counts_before[code]:
-                print(f"{project.name}: {code} grew from {counts_before[code]} to {counts_after[code]} after the fixes")
-                new = {(f["path"], f["message"]) for f in after if f["code"] == code} - {
-                    (f["path"], f["message"]) for f in before if f["code"] == code}
-                for path, message in sorted(new)[:5]:
-                    print(f"    {path}: {message[:200]}")
+        counts_before = collections.Counter((f["path"], f["code"]) for f in before)
+        counts_after = collections.Counter((f["path"], f["code"]) for f in after)
+        for key in sorted(counts_after):
+            if counts_after[key] > counts_before[key]:
+                print(f"{project.name}: {key[1]} grew from {counts_before[key]} to {counts_after[key]} in {key[0]}")
                 problems += 1
-        fixed = sum(counts_before.values()) - sum(counts_after.values())
-        print(f"{project.name:24} {len(changed):4} files changed, findings {sum(counts_before.values())} -> "
-              f"{sum(counts_after.values())} ({fixed} fixed)")
+        print(f"{project.name:24} {len(changed):4} of {len(paths)} files changed, findings {len(before)} -> {len(after)}")
     print(f"\n{changed_files} files fixed, {problems} problems")
     return 1 if problems else 0
 
@@ -313,7 +316,7 @@ def main() -> int:
     if args.command in ("fetch", "all"):
         fetch(projects)
     if args.command == "fixcheck":
-        return fixcheck(projects, extra)
+        return fixcheck(projects, extra, json.loads(out.read_text()))
     if args.command in ("run", "all"):
         findings = run(projects, extra, out)
     else:
