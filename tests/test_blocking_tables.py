@@ -99,19 +99,54 @@ def test_message_names_the_library_replacement(library: str, replacement: str) -
 
 def test_sync_primitive_messages() -> None:
     source = """
+    import queue
     import threading
     import trio
 
     lock = threading.Lock()
 
-    async def f():
-        with lock:
-            pass
-        lock.acquire()
+    class Worker:
+        def __init__(self):
+            self._queue = queue.Queue(maxsize=8)
+            self._lock = threading.Lock()
+
+        async def f(self, item):
+            with self._lock:
+                await trio.sleep(0)
+            lock.acquire()
+            await trio.sleep(0)
+            lock.release()
+            self._queue.put(item)
+            self._queue.get()
     """
+    held = (
+        "holds a thread lock across the `await` at line {line}, a deadlock risk: another task taking it "
+        "meanwhile blocks the event loop, and this one never resumes to release it; release it before "
+        "awaiting, or use `trio.Lock` if only tasks share it"
+    )
     assert _messages(source, "ASL250") == [
-        (8, "`with threading.Lock(...):` blocks the event loop; use `trio.Lock` (`async with lock:`)"),
-        (10, "`threading.Lock(...).acquire(...)` blocks the event loop; use `trio.Lock` (`async with lock:`)"),
+        (14, "`with self._lock:` " + held.format(line=15)),
+        (16, "`lock.acquire(...)` " + held.format(line=17)),
+        (19, "`self._queue.put(...)` blocks the event loop; use `trio.open_memory_channel` (`await send_channel.send(item)`)"),
+        (20, "`self._queue.get(...)` blocks the event loop; use `trio.open_memory_channel` (`await receive_channel.receive()`)"),
+    ]
+
+
+def test_method_messages_show_the_call_as_written() -> None:
+    source = """
+    import pathlib
+    import time as t
+
+    async def f(base):
+        fname = pathlib.Path(base).parent
+        t.sleep(1)
+        fname.open()
+        pathlib.Path(base, "a-rather-long-folder-name", "and-a-longer-file-name.txt").read_text()
+    """
+    assert [m.split("`")[1] for _, m in _messages(source, "ASL200")] == ["time.sleep(...)"]
+    assert [m.split("`")[1] for _, m in _messages(source, "ASL230")] == [
+        "fname.open(...)",
+        'pathlib.Path(base, ...).read_text(...)',
     ]
 
 

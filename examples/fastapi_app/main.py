@@ -38,9 +38,8 @@ async def render_report(name: str):
     # subprocess.run blocks the loop until the renderer exits
     subprocess.run(["wkhtmltopdf", f"/reports/{name}", f"/tmp/{name}.pdf"], check=True)
     asyncio.create_task(refresh_cache())  # the task may be garbage-collected mid-flight
-    with cache_lock:  # a threading lock held across the loop
-        pass
-    await asyncio.sleep(0)
+    with cache_lock:  # a threading lock held across an await: deadlock risk
+        await asyncio.sleep(0)
     return {"status": "rendered"}
 
 

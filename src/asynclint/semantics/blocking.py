@@ -1,4 +1,4 @@
-"""The tables of blocking callables (data, not code) and the shared ASL2xx call classifier.
+"""The tables of blocking callables (data, not code), the shared ASL2xx call classifier, and where a thread lock is held across an await.
 
 Names use the notation of :meth:`Context.callee_names`: ``time.sleep`` for a function,
 ``requests.Session().get`` for a method of an object built by ``requests.Session(...)``.
@@ -6,9 +6,11 @@ Names use the notation of :meth:`Context.callee_names`: ``time.sleep`` for a fun
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import libcst as cst
+from libcst.metadata import PositionProvider
 
 from asynclint.rule import COROUTINE_DEF, Fix, Rule, Safety
 from asynclint.semantics import Context, rewrite
@@ -25,10 +27,15 @@ class Blocking:
     code: str
     fix: str
     instead: dict[str, str]
+    #: a thread lock's ``acquire``: taking it is brief, so ASL250 reports it only when the lock
+    #: is held across an ``await`` (:func:`held_in_with`, :func:`held_after_acquire`), never as a
+    #: blocking call
+    held: bool = False
 
 
-def _b(code: str, fix: str, default: str, **per_lib: str) -> Blocking:
-    return Blocking(code, fix, {"asyncio": default, "trio": per_lib.get("trio", default), "anyio": per_lib.get("anyio", default)})
+def _b(code: str, fix: str, default: str, held: bool = False, **per_lib: str) -> Blocking:
+    instead = {"asyncio": default, "trio": per_lib.get("trio", default), "anyio": per_lib.get("anyio", default)}
+    return Blocking(code, fix, instead, held)
 
 
 _THREAD = "`await {to_thread}(...)`"
@@ -101,14 +108,18 @@ _SOCKET = _b(
 )
 
 
-def _sync(asyncio_name: str, trio_name: str, anyio_name: str) -> Blocking:
-    return _b("ASL250", "", asyncio_name, trio=trio_name, anyio=anyio_name)
+def _sync(asyncio_name: str, trio_name: str, anyio_name: str, held: bool = False) -> Blocking:
+    return _b("ASL250", "", asyncio_name, held, trio=trio_name, anyio=anyio_name)
 
 
-_LOCK = _sync("`asyncio.Lock` (`async with lock:`)", "`trio.Lock` (`async with lock:`)", "`anyio.Lock` (`async with lock:`)")
-_SEMAPHORE = _sync(
-    "`asyncio.Semaphore` (`async with sem:`)", "`trio.Semaphore` (`async with sem:`)", "`anyio.Semaphore` (`async with sem:`)"
-)
+#: locks: ``instead`` names the task lock to use when only tasks share it
+_LOCK = _sync("`asyncio.Lock`", "`trio.Lock`", "`anyio.Lock`", held=True)
+_RLOCK = _sync("`asyncio.Lock`", "`trio.Lock`", "`anyio.Lock`", held=True)
+_SEMAPHORE = _sync("`asyncio.Semaphore`", "`trio.Semaphore`", "`anyio.Semaphore`", held=True)
+_CONDITION_LOCK = _sync("`asyncio.Condition`", "`trio.Condition`", "`anyio.Condition`", held=True)
+#: an RLock (and a Condition, built on one by default) belongs to the thread: other tasks of the
+#: loop thread re-enter it instead of blocking
+REENTRANT_LOCKS = (_RLOCK, _CONDITION_LOCK)
 _CONDITION = _sync(
     "`asyncio.Condition` (`async with cond: await cond.wait()`)",
     "`trio.Condition` (`async with cond: await cond.wait()`)",
@@ -116,10 +127,21 @@ _CONDITION = _sync(
 )
 _EVENT = _sync("`await asyncio.Event().wait()`", "`await trio.Event().wait()`", "`await anyio.Event().wait()`")
 _BARRIER = _sync("`asyncio.Barrier`", "`await trio.Event().wait()`", "`await anyio.Event().wait()`")
-_QUEUE = _sync(
-    "`asyncio.Queue` (`await queue.get()` / `await queue.put(item)`)",
+_QUEUE_GET = _sync(
+    "`asyncio.Queue` (`await queue.get()`)",
     "`trio.open_memory_channel` (`await receive_channel.receive()`)",
     "`anyio.create_memory_object_stream` (`await receive_stream.receive()`)",
+)
+_QUEUE_PUT = _sync(
+    "`asyncio.Queue` (`await queue.put(item)`)",
+    "`trio.open_memory_channel` (`await send_channel.send(item)`)",
+    "`anyio.create_memory_object_stream` (`await send_stream.send(item)`)",
+)
+#: the consumers that ``join()`` waits for are threads: wait on a worker thread too
+_QUEUE_JOIN = _sync(
+    "`await asyncio.to_thread(queue.join)`",
+    "`await trio.to_thread.run_sync(queue.join)`",
+    "`await anyio.to_thread.run_sync(queue.join)`",
 )
 _FUTURE = _sync(
     "`await asyncio.wrap_future(future)`",
@@ -221,7 +243,7 @@ class Methods:
 
 
 _PATH = Methods(_FILE, frozenset({*_PATH_IO, "open"}), hops=True, special=(("open", _OPEN),))
-_QUEUE_METHODS = Methods(_QUEUE, frozenset({"get", "put", "join"}))
+_QUEUE_METHODS = Methods(_QUEUE_GET, frozenset({"get", "put", "join"}), special=(("put", _QUEUE_PUT), ("join", _QUEUE_JOIN)))
 _FUTURE_METHODS = Methods(_FUTURE, frozenset({"result", "exception"}))
 
 #: constructor -> its objects' blocking methods
@@ -269,17 +291,19 @@ METHODS: dict[str, Methods] = {
     "pymongo.mongo_client.MongoClient": Methods(_MONGO, _MONGO_METHODS, hops=True),
     # ASL250
     "threading.Lock": Methods(_LOCK, frozenset({"acquire"})),
-    "threading.RLock": Methods(_LOCK, frozenset({"acquire"})),
+    "threading.RLock": Methods(_RLOCK, frozenset({"acquire"})),
     "threading.Semaphore": Methods(_SEMAPHORE, frozenset({"acquire"})),
     "threading.BoundedSemaphore": Methods(_SEMAPHORE, frozenset({"acquire"})),
-    "threading.Condition": Methods(_CONDITION, frozenset({"acquire", "wait", "wait_for"})),
+    "threading.Condition": Methods(
+        _CONDITION_LOCK, frozenset({"acquire", "wait", "wait_for"}), special=(("wait", _CONDITION), ("wait_for", _CONDITION))
+    ),
     "threading.Event": Methods(_EVENT, frozenset({"wait"})),
     "threading.Barrier": Methods(_BARRIER, frozenset({"wait"})),
     "threading.Thread": Methods(_JOIN, frozenset({"join"})),
     "threading.Timer": Methods(_JOIN, frozenset({"join"})),
     **{f"queue.{q}": _QUEUE_METHODS for q in ("Queue", "LifoQueue", "PriorityQueue")},
     # a SimpleQueue is unbounded: put() never blocks
-    "queue.SimpleQueue": Methods(_QUEUE, frozenset({"get"})),
+    "queue.SimpleQueue": Methods(_QUEUE_GET, frozenset({"get"})),
     "concurrent.futures.Future": _FUTURE_METHODS,
     "concurrent.futures.ThreadPoolExecutor().submit": _FUTURE_METHODS,
     "concurrent.futures.ProcessPoolExecutor().submit": _FUTURE_METHODS,
@@ -342,49 +366,136 @@ _FLAG_AND_TIMEOUT: dict[str, tuple[int | None, int | None]] = {
     "result": (None, 0),
     "exception": (None, 0),
 }
+#: a wait with a literal timeout up to this many seconds is a poll, not a blocking wait
+SHORT_TIMEOUT = 0.1
+#: constructors of queues whose ``put()`` blocks only when they were built with a positive maxsize
+_QUEUE_CONSTRUCTORS = frozenset({"queue.Queue", "queue.LifoQueue", "queue.PriorityQueue"})
+#: calls on a primitive that show the author checked its state first: ``while q.empty(): await
+#: ...`` then ``q.get()``, ``if fut.done(): fut.result()`` return at once
+_STATE_CHECKS = frozenset({"empty", "qsize", "full", "done", "is_set", "is_alive"})
+#: longest callee text a message shows before shortening it
+_MAX_SHOWN = 60
 
 
-def _is_false(value: cst.BaseExpression) -> bool:
-    return (isinstance(value, cst.Name) and value.value == "False") or (
-        isinstance(value, cst.Integer) and value.value == "0"
-    )
+def _seconds(value: cst.BaseExpression) -> float | None:
+    """The value of a literal number (``5``, ``0.05``, ``-1``, ``1_000``); None for anything else."""
+    sign = 1.0
+    if isinstance(value, cst.UnaryOperation) and isinstance(value.operator, (cst.Minus, cst.Plus)):
+        sign = -1.0 if isinstance(value.operator, cst.Minus) else 1.0
+        value = value.expression
+    try:
+        if isinstance(value, cst.Integer):
+            return sign * int(value.value, 0)
+        if isinstance(value, cst.Float):
+            return sign * float(value.value)
+    except ValueError:
+        return None
+    return None
 
 
-def _is_zero(value: cst.BaseExpression) -> bool:
-    if isinstance(value, (cst.Integer, cst.Float)):
-        try:
-            return float(value.value.replace("_", "")) == 0
-        except ValueError:
-            return False
-    return False
+def _is_none(value: cst.BaseExpression) -> bool:
+    return isinstance(value, cst.Name) and value.value == "None"
 
 
-def _is_nonblocking_form(call: cst.Call, shown: str) -> bool:
-    """``queue.get(False)``, ``q.put(x, block=False)``, ``lock.acquire(blocking=False)``,
-    ``event.wait(0)``, ``future.result(timeout=0)``: the forms of blocking primitives that return
-    at once instead of waiting."""
-    positions = _FLAG_AND_TIMEOUT.get(shown.rsplit(".", 1)[-1])
-    if positions is None:
-        return False
-    flag_at, timeout_at = positions
-    positional = []
+def _flag(value: cst.BaseExpression) -> bool | None:
+    """A literal ``block``/``blocking`` flag's truth; None when it is not a literal."""
+    if isinstance(value, cst.Name) and value.value in ("True", "False"):
+        return value.value == "True"
+    number = _seconds(value)
+    return None if number is None else number != 0
+
+
+def _flag_and_timeout(call: cst.Call, method: str) -> tuple[cst.BaseExpression | None, cst.BaseExpression | None] | None:
+    """The ``block``/``blocking`` and ``timeout`` arguments of an ASL250 method call (None when
+    not passed); None when ``*args``/``**kwargs`` hide them."""
+    flag_at, timeout_at = _FLAG_AND_TIMEOUT.get(method, (None, None))
+    flag: cst.BaseExpression | None = None
+    timeout: cst.BaseExpression | None = None
+    positional: list[cst.BaseExpression] = []
     for arg in call.args:
         if arg.star:
-            return False  # unknown arguments: assume the blocking form
+            return None
         if arg.keyword is None:
             positional.append(arg.value)
         elif arg.keyword.value in ("block", "blocking") and flag_at is not None:
-            if _is_false(arg.value):
-                return True
-        elif arg.keyword.value == "timeout" and _is_zero(arg.value):
-            return True
-    if flag_at is not None and len(positional) > flag_at and _is_false(positional[flag_at]):
+            flag = arg.value
+        elif arg.keyword.value == "timeout" and timeout_at is not None:
+            timeout = arg.value
+    if flag_at is not None and len(positional) > flag_at:
+        flag = positional[flag_at]
+    if timeout_at is not None and len(positional) > timeout_at:
+        timeout = positional[timeout_at]
+    return flag, timeout
+
+
+def _waits_long(call: cst.Call, method: str) -> bool:
+    """True when a wait (``event.wait()``, ``q.get()``, ``future.result()``, ...) may park the
+    thread indefinitely or for longer than :data:`SHORT_TIMEOUT`: no timeout, ``timeout=None`` or
+    a literal timeout above it. A non-blocking flag, a short literal timeout, and arguments whose
+    value is not written down (a variable timeout or flag, ``**kwargs``) are not: precision first."""
+    found = _flag_and_timeout(call, method)
+    if found is None:
+        return False
+    flag, timeout = found
+    if flag is not None and _flag(flag) is not True:
+        return False
+    if timeout is None or _is_none(timeout):
         return True
-    return timeout_at is not None and len(positional) > timeout_at and _is_zero(positional[timeout_at])
+    seconds = _seconds(timeout)
+    return seconds is not None and seconds > SHORT_TIMEOUT
+
+
+def _acquire_may_hold(call: cst.Call) -> bool:
+    """False for ``acquire(blocking=False)`` and ``acquire(timeout=<= 0.1 s>)``: try-locks."""
+    found = _flag_and_timeout(call, "acquire")
+    if found is None:
+        return True
+    flag, timeout = found
+    if flag is not None and _flag(flag) is False:
+        return False
+    seconds = _seconds(timeout) if timeout is not None else None
+    return seconds is None or seconds > SHORT_TIMEOUT
 
 
 def to_thread_name(lib: str) -> str:
     return {"asyncio": "asyncio.to_thread", "trio": "trio.to_thread.run_sync", "anyio": "anyio.to_thread.run_sync"}[lib]
+
+
+def source_text(ctx: Context, node: cst.CSTNode, limit: int = _MAX_SHOWN) -> str:
+    """``node`` as written, on one line and shortened for messages (``self._queue.put``,
+    ``Path(base, "config...").read_text``): the method name at the end always stays visible."""
+    text = " ".join(ctx.module.code_for_node(node).split())
+    text = re.sub(r"([(\[{]) ", r"\1", text)
+    text = re.sub(r" ([)\]}])", r"\1", text)
+    text = re.sub(r" \.(?=[A-Za-z_])", ".", text)
+    if len(text) <= limit:
+        return text
+    tail = f".{node.attr.value}" if isinstance(node, cst.Attribute) else ""
+    room = max(limit - len(tail) - 5, 10)
+    head = text[:room]
+    # break between arguments, or right after an opening bracket, not inside an argument
+    cut = max(head.rfind(", ") + 2, *(head.rfind(b) + 1 for b in "([{"))
+    if cut > 1:
+        head = head[:cut]
+    return head + "..." + _closers(head) + tail
+
+
+def _closers(text: str) -> str:
+    """The quote and brackets that close what ``text`` left open (``f(a, [b`` -> ``])``)."""
+    pairs = {"(": ")", "[": "]", "{": "}"}
+    stack: list[str] = []
+    quote = ""
+    for char in text:
+        if quote:
+            if char == quote:
+                quote = ""
+        elif char in "'\"":
+            quote = char
+        elif char in pairs:
+            stack.append(pairs[char])
+        elif stack and char == stack[-1]:
+            stack.pop()
+    return quote + "".join(reversed(stack))
 
 
 class BlockingCallRule(Rule):
@@ -402,12 +513,12 @@ class BlockingCallRule(Rule):
         ctx = self.ctx
         if not ctx.in_coroutine or ctx.is_awaited(node):
             return
-        match = _classify_call(ctx, node)
+        match = classify_call(ctx, node)
         if match is None or match[0].code != self.code:
             return
         receiver = node.func.value if isinstance(node.func, cst.Attribute) else None
         if isinstance(receiver, cst.Call):
-            inner = _classify_call(ctx, receiver)
+            inner = classify_call(ctx, receiver)
             if inner is not None and inner[0].code == self.code:
                 # ``conn.execute(q).fetchall()``: one finding for the chain, on the call that
                 # blocks first; once it is fixed, the next round reports the rest
@@ -415,7 +526,11 @@ class BlockingCallRule(Rule):
         entry, shown = match
         lib = ctx.library
         instead = entry.instead[lib].replace("{to_thread}", to_thread_name(lib))
-        self.report(node, fix=self.build_fix(node, entry), call=f"{shown}(...)", instead=instead)
+        self.report_blocking(node, self.build_fix(node, entry), f"{shown}(...)", instead)
+
+    def report_blocking(self, node: cst.Call, fix: Fix | None, call: str, instead: str) -> None:
+        """Report a blocking call (a rule with its own message template overrides this)."""
+        self.report(node, fix=fix, call=call, instead=instead)
 
     def build_fix(self, node: cst.Call, entry: Blocking) -> Fix | None:
         ctx = self.ctx
@@ -431,9 +546,9 @@ class BlockingCallRule(Rule):
         return Fix(title, Safety.UNSAFE, [(node, replacement)], imports, adds_await=True)
 
 
-def _classify_call(ctx: Context, node: cst.Call) -> tuple[Blocking, str] | None:
-    """Memoised per call node: six rules ask about the same call."""
-    cache: dict[int, tuple[Blocking, str] | None] = ctx.memo("blocking", dict)  # type: ignore[assignment]
+def _lookup(ctx: Context, node: cst.Call) -> tuple[Blocking, str] | None:
+    """The table entry of the callee and its qualified display name; memoised per call node."""
+    cache: dict[int, tuple[Blocking, str] | None] = ctx.memo("blocking-names", dict)  # type: ignore[assignment]
     key = id(node)
     if key not in cache:
         found: tuple[Blocking, str] | None = None
@@ -441,16 +556,182 @@ def _classify_call(ctx: Context, node: cst.Call) -> tuple[Blocking, str] | None:
         for name in sorted(ctx.callee_names(node)):
             found = classify_name(name, extra)
             if found is not None:
-                if found[0].code == "ASL250" and _is_nonblocking_form(node, found[1]):
-                    found = None
                 break
         cache[key] = found
     return cache[key]
 
 
+def classify_call(ctx: Context, node: cst.Call) -> tuple[Blocking, str] | None:
+    """The table entry of a call that blocks the event loop, and how messages show the callee
+    (without the ``(...)``), or None. Memoised per call node: every ASL2xx rule asks.
+
+    A module function keeps its qualified name (``time.sleep`` even when written ``t.sleep``); a
+    method of an inferred object is shown as written (``self._queue.put``, ``fname.open``), not as
+    the inferred ``queue.Queue(...).put``. A thread lock's ``acquire()`` is not a blocking call
+    here (see :func:`held_after_acquire`), nor are ASL250 waits with a short or unknown timeout,
+    ``put()`` on a queue not known to be bounded, and waits guarded by a state check."""
+    cache: dict[int, tuple[Blocking, str] | None] = ctx.memo("blocking", dict)  # type: ignore[assignment]
+    key = id(node)
+    if key not in cache:
+        found = _lookup(ctx, node)
+        if found is not None:
+            entry, shown = found
+            if entry.code == "ASL250" and not _sync_wait_blocks(ctx, node, entry):
+                found = None
+            elif "(...)" in shown:
+                found = (entry, source_text(ctx, node.func))
+        cache[key] = found
+    return cache[key]
 
 
-def lock_in_with(ctx: Context, expr: cst.BaseExpression) -> tuple[Blocking, str] | None:
+#: the former private name (other rules imported it)
+_classify_call = classify_call
+
+
+def _sync_wait_blocks(ctx: Context, node: cst.Call, entry: Blocking) -> bool:
+    if entry.held or not isinstance(node.func, cst.Attribute):
+        return False
+    method = node.func.attr.value
+    receiver = node.func.value
+    if not _waits_long(node, method):
+        return False
+    if entry is _QUEUE_PUT and not _bounded_queue(ctx, receiver):
+        return False
+    return not _state_checked(ctx, node, receiver)
+
+
+def _bounded_queue(ctx: Context, expr: cst.BaseExpression) -> bool:
+    """True when ``expr`` was built by ``queue.Queue(maxsize)`` (or Lifo/Priority) with a positive
+    literal maxsize in this module: only then can ``put()`` block. An unbounded queue (no maxsize,
+    0, negative) never blocks in ``put()``, and a variable maxsize cannot be told: not flagged."""
+    for call in _constructions(ctx, expr, 0):
+        if not ctx.expr_names(call.func) & _QUEUE_CONSTRUCTORS:
+            continue
+        size: cst.BaseExpression | None = None
+        for i, arg in enumerate(call.args):
+            if (arg.keyword is None and i == 0 and not arg.star) or (arg.keyword is not None and arg.keyword.value == "maxsize"):
+                size = arg.value
+        seconds = _seconds(size) if size is not None else None
+        if seconds is not None and seconds > 0:
+            return True
+    return False
+
+
+def _constructions(ctx: Context, expr: cst.BaseExpression, depth: int) -> list[cst.Call]:
+    """The calls ``expr`` may have been built by: followed through names bound in its scope and
+    ``self.attr`` assignments of the class, as :meth:`Context.instance_names` follows them."""
+    if depth > 6:
+        return []
+    if isinstance(expr, cst.Call):
+        return [expr]
+    values: list[cst.BaseExpression] = []
+    if isinstance(expr, cst.Name):
+        values = [v for v in ctx.bound_values(expr) if v is not expr]
+    elif isinstance(expr, cst.Attribute) and isinstance(expr.value, cst.Name):
+        values = ctx.self_attribute_values(expr.value, expr.attr.value)
+    out: list[cst.Call] = []
+    for value in values:
+        out.extend(_constructions(ctx, value, depth + 1))
+    return out
+
+
+def _state_checked(ctx: Context, node: cst.Call, receiver: cst.BaseExpression) -> bool:
+    """True when the wait follows a check of the same object's state in the same function:
+    inside ``if``/``while`` whose test calls ``receiver.empty()/qsize()/full()/done()/is_set()/
+    is_alive()``, or after such an ``if``/``while``/``assert`` in an enclosing block
+    (``while q.empty(): await asyncio.sleep(0)`` then ``q.get()``)."""
+    wanted = source_text(ctx, receiver, limit=10_000)
+    child: cst.CSTNode = node
+    parent = ctx.parent(node)
+    while parent is not None and not isinstance(parent, _SCOPE_NODES):
+        if isinstance(parent, (cst.If, cst.While)) and child is not parent.test and _checks_state(ctx, parent.test, wanted):
+            return True
+        if isinstance(parent, (cst.IndentedBlock, cst.Module)):
+            for stmt in parent.body:
+                if stmt is child:
+                    break
+                if _is_check_statement(ctx, stmt, wanted):
+                    return True
+        child, parent = parent, ctx.parent(parent)
+    return False
+
+
+def _is_check_statement(ctx: Context, stmt: cst.CSTNode, wanted: str) -> bool:
+    """A statement after which the wait returns at once: a state check of the object (``if``/
+    ``while``/``assert``), or an ``await`` that takes the object (``await asyncio.wrap_future(fut)``,
+    ``await loop.run_in_executor(None, thread.join)``): the author already waited for it."""
+    if isinstance(stmt, (cst.If, cst.While)) and _checks_state(ctx, stmt.test, wanted):
+        return True
+    if isinstance(stmt, cst.SimpleStatementLine):
+        if any(isinstance(s, cst.Assert) and _checks_state(ctx, s.test, wanted) for s in stmt.body):
+            return True
+        for awaited in (n for n in _same_scope_nodes([stmt]) if isinstance(n, cst.Await)):
+            if any(
+                isinstance(sub, (cst.Name, cst.Attribute)) and source_text(ctx, sub, limit=10_000) == wanted
+                for sub in _same_scope_nodes([awaited.expression])
+            ):
+                return True
+    return False
+
+
+def _checks_state(ctx: Context, test: cst.BaseExpression, wanted: str) -> bool:
+    for sub in _same_scope_nodes([test]):
+        if (
+            isinstance(sub, cst.Call)
+            and isinstance(sub.func, cst.Attribute)
+            and sub.func.attr.value in _STATE_CHECKS
+            and source_text(ctx, sub.func.value, limit=10_000) == wanted
+        ):
+            return True
+    return False
+
+
+# -- thread locks held across an await ----------------------------------------------------------
+_SCOPE_NODES = (cst.FunctionDef, cst.Lambda, cst.ClassDef)
+
+
+def _same_scope_nodes(roots: list[cst.CSTNode], start: cst.CSTNode | None = None) -> Iterator[cst.CSTNode]:
+    """The nodes under ``roots`` in source order, not entering nested ``def``/``lambda``/``class``
+    (other scopes). With ``start``: only the nodes after ``start`` and its subtree."""
+    started = start is None
+    todo = list(reversed(roots))
+    while todo:
+        node = todo.pop()
+        if node is start:
+            started = True
+            continue
+        if isinstance(node, _SCOPE_NODES):
+            continue
+        if started:
+            yield node
+        todo.extend(reversed(node.children))
+
+
+def _is_suspension(node: cst.CSTNode) -> bool:
+    """``await``, ``async for``, ``async with``, an async comprehension: the task may be suspended."""
+    if isinstance(node, cst.Await):
+        return True
+    if isinstance(node, (cst.For, cst.With, cst.CompFor)):
+        return node.asynchronous is not None
+    return False
+
+
+def suspension_text(node: cst.CSTNode) -> str:
+    """How a message names a suspension point: ```await```, ```async for```, ```async with```."""
+    if isinstance(node, cst.With):
+        return "`async with`"
+    if isinstance(node, (cst.For, cst.CompFor)):
+        return "`async for`"
+    return "`await`"
+
+
+def line_of(ctx: Context, node: cst.CSTNode) -> int:
+    """The 1-based line where ``node`` starts (the engine reuses the resolved positions)."""
+    positions = ctx.wrapper.resolve(PositionProvider)
+    return positions[node].start.line
+
+
+def lock_in_with(ctx: Context, expr: cst.BaseExpression) -> Blocking | None:
     """The lock entry for ``with expr:`` when ``expr`` is a lock object built elsewhere in the
     module or function (a lock built right in the ``with`` cannot be held by anyone else)."""
     if isinstance(expr, cst.Call):
@@ -458,5 +739,54 @@ def lock_in_with(ctx: Context, expr: cst.BaseExpression) -> tuple[Blocking, str]
     for name in sorted(ctx.instance_names(expr)):
         ctor = name[:-2] if name.endswith("()") else ""
         if ctor in LOCK_CONSTRUCTORS:
-            return METHODS[ctor].blocking, f"{ctor}(...)"
+            return METHODS[ctor].blocking
+    return None
+
+
+def held_in_with(node: cst.With, index: int) -> cst.CSTNode | None:
+    """The first suspension point while ``with`` item ``index`` is held: in the later items or
+    the body, in the same scope."""
+    roots: list[cst.CSTNode] = [item.item for item in node.items[index + 1 :]]
+    roots.append(node.body)
+    return next((n for n in _same_scope_nodes(roots) if _is_suspension(n)), None)
+
+
+def acquired_lock(ctx: Context, node: cst.Call) -> Blocking | None:
+    """The lock entry for ``lock.acquire()`` on a thread lock object that may be taken (not a
+    try-lock such as ``acquire(blocking=False)``)."""
+    if not isinstance(node.func, cst.Attribute) or node.func.attr.value != "acquire":
+        return None
+    found = _lookup(ctx, node)
+    if found is None or not found[0].held or not _acquire_may_hold(node):
+        return None
+    return found[0]
+
+
+def held_after_acquire(ctx: Context, node: cst.Call) -> cst.CSTNode | None:
+    """The first suspension point between ``lock.acquire()`` and the matching ``lock.release()``
+    (same receiver, as written) in the statement block of the acquire; None when there is none,
+    or when the block has no matching release (the lock is released elsewhere: cannot tell)."""
+    assert isinstance(node.func, cst.Attribute)
+    wanted = source_text(ctx, node.func.value, limit=10_000)
+    statement: cst.CSTNode = node
+    block = ctx.parent(node)
+    while block is not None and not isinstance(block, (cst.IndentedBlock, cst.Module)):
+        if isinstance(block, _SCOPE_NODES):
+            return None
+        statement, block = block, ctx.parent(block)
+    if block is None:
+        return None
+    body: list[cst.CSTNode] = list(block.body)
+    rest = body[body.index(statement) :]
+    suspension: cst.CSTNode | None = None
+    for sub in _same_scope_nodes(rest, start=node):
+        if suspension is None and _is_suspension(sub):
+            suspension = sub
+        elif (
+            isinstance(sub, cst.Call)
+            and isinstance(sub.func, cst.Attribute)
+            and sub.func.attr.value == "release"
+            and source_text(ctx, sub.func.value, limit=10_000) == wanted
+        ):
+            return suspension
     return None
