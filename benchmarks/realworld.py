@@ -14,8 +14,9 @@
 Run by hand, not in CI: it needs the network for `fetch` and takes minutes. The projects are kept
 in a cache folder outside git: $ASYNCLINT_CORPUS_DIR, default ~/.cache/asynclint-corpus. The
 verdicts live in benchmarks/realworld_verdicts.csv (project, path, line, code, verdict, reason);
-verdict is `tp` (a maintainer would act on it), `fp` (wrong) or `debatable`. Precision counts
-only `tp` as right: debatable findings count against the rule.
+verdict is `tp` (a maintainer would act on it), `fp` (wrong) or `debatable` (a real pattern the
+maintainer might still decline: one-shot startup I/O, a declined upstream change). The report gives
+precision = tp / (tp + fp), the default-set criterion (>= 0.95), beside strict = tp / judged.
 """
 from __future__ import annotations
 
@@ -212,18 +213,16 @@ def report(findings: list[dict], unjudged: int, show_wrong: bool, aliases: dict[
     for name in sorted(per_project):
         c = per_project[name]
         print(f"{name:24} {sum(c.values()):5}  " + " ".join(f"{c[code] or '':>6}" for code in codes))
-    print("\nJudged precision per rule (tp / judged; debatable counts as not right)")
-    print(f"{'rule':7} {'found':>6} {'judged':>6} {'tp':>5} {'fp':>5} {'deb':>5} {'precision':>9}")
+    print("\nJudged precision per rule: precision = tp / (tp + fp); strict = tp / judged (debatable counts as wrong)")
+    print(f"{'rule':7} {'found':>6} {'judged':>6} {'tp':>5} {'fp':>5} {'deb':>5} {'precision':>9} {'strict':>6}")
     total = collections.Counter()
     for code in codes:
         c = per_rule[code]
         judged = c["tp"] + c["fp"] + c["debatable"]
         total.update(c)
-        prec = f"{c['tp'] / judged:.2f}" if judged else "-"
-        print(f"{code:7} {c['findings']:6} {judged:6} {c['tp']:5} {c['fp']:5} {c['debatable']:5} {prec:>9}")
+        print(f"{code:7} {c['findings']:6} {judged:6} {c['tp']:5} {c['fp']:5} {c['debatable']:5} {_ratios(c)}")
     judged = total["tp"] + total["fp"] + total["debatable"]
-    prec = f"{total['tp'] / judged:.3f}" if judged else "-"
-    print(f"{'all':7} {total['findings']:6} {judged:6} {total['tp']:5} {total['fp']:5} {total['debatable']:5} {prec:>9}")
+    print(f"{'all':7} {total['findings']:6} {judged:6} {total['tp']:5} {total['fp']:5} {total['debatable']:5} {_ratios(total)}")
     if show_wrong and wrong:
         print("\nJudged not right")
         for f, verdict, reason in wrong:
@@ -232,6 +231,14 @@ def report(findings: list[dict], unjudged: int, show_wrong: bool, aliases: dict[
         print(f"\n{len(waiting)} findings have no verdict yet")
         for f in waiting[:unjudged]:
             print(f"  {f['code']} {f['project']}/{f['path']}:{f['line']}:{f['column']} {f['message'][:160]}")
+
+
+def _ratios(c: collections.Counter) -> str:
+    decided = c["tp"] + c["fp"]
+    judged = decided + c["debatable"]
+    precision = f"{c['tp'] / decided:.2f}" if decided else "-"
+    strict = f"{c['tp'] / judged:.2f}" if judged else "-"
+    return f"{precision:>9} {strict:>6}"
 
 
 # -- fixcheck ---------------------------------------------------------------------------------

@@ -207,3 +207,30 @@ def test_off_by_default_rules_need_their_full_code(tmp_path: Path, args: tuple[s
     (tmp_path / "pyproject.toml").write_text(config)
     out = run("--output-format", "concise", *args, "app.py", cwd=tmp_path)
     assert [line.split()[1] for line in out.stdout.splitlines() if line.startswith("app.py")] == codes, out.stdout
+
+
+@pytest.mark.parametrize(
+    ("relative", "config", "reported"),
+    [
+        ("app.py", "", True),
+        ("tests/test_app.py", "", False),
+        ("tests/helpers.py", "", False),
+        ("pkg/conftest.py", "", False),
+        ("pkg/app_test.py", "", False),
+        ("src/pkg/test_support/app.py", "", True),
+        ("tests/test_app.py", "[tool.asynclint]\nignore-in-tests = []\n", True),
+        ("checks/app.py", '[tool.asynclint]\ntest-files = ["checks"]\n', False),
+    ],
+)
+def test_blocking_calls_in_test_code_are_not_reported_by_default(
+    tmp_path: Path, relative: str, config: str, reported: bool
+) -> None:
+    """A blocking call in a test stalls no request (ignore-in-tests = ["ASL2"] by default); the
+    folders above the project root never count (pytest's own tmp folders are named test_*)."""
+    path = tmp_path / relative
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(BLOCKING)
+    (tmp_path / "pyproject.toml").write_text(config)
+    out = run("--output-format", "concise", relative, cwd=tmp_path)
+    assert ("ASL200" in out.stdout) is reported, out.stdout
+    assert out.returncode == (1 if reported else 0)

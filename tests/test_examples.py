@@ -31,9 +31,12 @@ def findings(out: str) -> list[tuple[str, int, str]]:
 
 
 def test_example_app_reports_every_rule(tmp_path: Path) -> None:
-    out = asynclint("examples/", cwd=ROOT)
+    out = asynclint("--extend-select", "ASL102", "examples/", cwd=ROOT)
     assert out.returncode == 1, out.stderr
     assert {code for _, _, code in findings(out.stdout)} == EXPECTED_CODES
+    # ASL102 is off by default
+    default = asynclint("examples/", cwd=ROOT)
+    assert {code for _, _, code in findings(default.stdout)} == EXPECTED_CODES - {"ASL102"}
 
 
 def test_fix_on_examples_compiles_converges_and_clears_what_it_fixed(tmp_path: Path) -> None:

@@ -228,6 +228,7 @@ CASES: dict[str, tuple[str, str]] = {
         """
         import asyncio
         import inspect
+        import time
         from fastapi import FastAPI
         import harness
 
@@ -235,6 +236,7 @@ CASES: dict[str, tuple[str, str]] = {
 
         @app.get("/")
         async def root():
+            time.sleep(0.01)
             return {"hello": "world"}
 
         # called the way a framework calls it: through what the decorator registered

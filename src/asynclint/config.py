@@ -40,6 +40,13 @@ class Config:
     thread_entrypoints: list[str] = field(default_factory=list)
     #: qualified names of extra lock constructors or lock objects (ASL3xx "under a lock")
     lock_names: list[str] = field(default_factory=list)
+    #: file and folder names (globs, matched against the file name and each folder of its path
+    #: under the project root) that mark test code
+    test_files: list[str] = field(
+        default_factory=lambda: ["test_*.py", "*_test.py", "conftest.py", "tests", "test", "testing"]
+    )
+    #: code prefixes not reported in test code: a blocking call in a test stalls no request
+    ignore_in_tests: list[str] = field(default_factory=lambda: ["ASL2"])
     #: directory the config came from: per-file-ignores and exclude patterns are relative to it
     root: Path = field(default_factory=Path.cwd)
 

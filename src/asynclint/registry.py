@@ -77,20 +77,35 @@ def enabled_rules(config: Config) -> list[type[Rule]]:
 
 
 def per_file_ignored(path: str, config: Config) -> list[str]:
-    """Codes ignored for ``path`` by ``per-file-ignores`` (glob patterns relative to the config)."""
-    if not config.per_file_ignores:
+    """Codes ignored for ``path`` by ``per-file-ignores`` (glob patterns relative to the config), and
+    by ``ignore-in-tests`` when ``path`` is test code (``test-files``)."""
+    if not config.per_file_ignores and not config.ignore_in_tests:
         return []
     pure = PurePath(path)
-    candidates = {pure.as_posix(), pure.name}
+    relative: PurePath | None = None
     try:
-        candidates.add(Path(path).resolve().relative_to(config.root).as_posix())
+        relative = PurePath(Path(path).resolve().relative_to(config.root))
     except (ValueError, OSError):
-        pass
+        relative = None if pure.is_absolute() else pure
     out: list[str] = []
+    if config.ignore_in_tests and is_test_code(pure.name, relative, config):
+        out.extend(config.ignore_in_tests)
+    if not config.per_file_ignores:
+        return out
+    candidates = {pure.as_posix(), pure.name}
+    if relative is not None:
+        candidates.add(relative.as_posix())
     for pattern, codes in config.per_file_ignores.items():
         if any(fnmatch.fnmatch(c, pattern) or fnmatch.fnmatch(c, f"*/{pattern}") for c in candidates):
             out.extend(codes)
     return out
+
+
+def is_test_code(name: str, relative: PurePath | None, config: Config) -> bool:
+    """The file name, or a folder of its path under the project root, matches ``test-files``
+    (folders above the project root never count: a checkout under ``/tmp/test_x/`` is not a test)."""
+    parts = [name, *(relative.parts[:-1] if relative is not None else ())]
+    return any(fnmatch.fnmatchcase(part, pattern) for part in parts for pattern in config.test_files)
 
 
 def check_config(config: Config) -> None:
@@ -99,3 +114,4 @@ def check_config(config: Config) -> None:
     validate_codes(config.ignore, "ignore")
     for codes in config.per_file_ignores.values():
         validate_codes(codes, "per-file-ignores")
+    validate_codes(config.ignore_in_tests, "ignore-in-tests")

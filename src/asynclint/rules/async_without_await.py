@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import Any, ClassVar
 
 import libcst as cst
 
@@ -114,7 +115,7 @@ class AsyncWithoutAwait(Rule):
 
     code = "ASL100"
     slug = "async-without-await"
-    fix_safety = Safety.UNSAFE
+    fix_safety: ClassVar[Safety | None] = Safety.UNSAFE
     message = "`async def {name}` never awaits: {advice}"
     markers = ()
     requires = COROUTINE_DEF
@@ -357,7 +358,9 @@ class AsyncWithoutAwait(Rule):
 
     def _report_private(self, candidate: _Candidate, awaits: list[cst.Await]) -> None:
         func = candidate.func
-        replacements: list[tuple[cst.CSTNode, cst.CSTNode]] = [(func, func.with_changes(asynchronous=None))]
+        replacements: list[tuple[cst.CSTNode, cst.CSTNode | cst.RemovalSentinel | cst.FlattenSentinel[Any]]] = [
+            (func, func.with_changes(asynchronous=None))
+        ]
         for await_ in awaits:
             replacements.append((await_, _unawaited(await_)))
         sites = "call site" if len(awaits) == 1 else f"{len(awaits)} call sites"

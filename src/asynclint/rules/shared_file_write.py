@@ -10,13 +10,16 @@ from asynclint.semantics.threads import OPENERS, ThreadedRule, _arg, statement_t
 
 _WRITE_MODE_CHARS = frozenset("wax+")
 _PATH_WRITERS = frozenset({"write_text", "write_bytes"})
+_APPEND_ONLY_MODES = frozenset({"a", "ab", "ba", "at", "ta"})
 
 
 class SharedFileWrite(ThreadedRule):
     """Checks for a threaded function that opens a shared path for writing or appending with no
     lock held: `open(PATH, "w"/"a"/"x"/"+")`, `Path(PATH).write_text(...)`/`write_bytes(...)`,
     `Path(PATH).open("a")`, where PATH is the same on every call (a literal, a module-level
-    constant, `Path`/`os.path.join` of those, an environment variable).
+    constant, `Path`/`os.path.join` of those, an environment variable). One write per append
+    is not flagged: `with open(PATH, "a") as f:` (or `"ab"`/`"at"`, positional or `mode=`, or
+    `Path(PATH).open("a")`) whose body is the single statement `f.write(...)`.
 
     See ASL302 for what makes a function threaded and what counts as a lock.
 
@@ -25,7 +28,13 @@ class SharedFileWrite(ThreadedRule):
     another. Two writers of the same file interleave their lines, and `"w"` truncates what the
     other thread is writing, so records are lost or corrupted. Per-call paths (f-strings with
     variables, `tempfile`, `uuid`), reads, devices (`/dev/null`), and writes under a lock (a
-    `threading.Lock` or a `filelock.FileLock`) are not flagged.
+    `threading.Lock` or a `filelock.FileLock`) are not flagged. Nor is a single write per
+    append-mode open: the file is opened with `O_APPEND`, the one buffered write reaches the OS as
+    one `write()` at close (when it fits the buffer), and the OS puts each `O_APPEND` write at the
+    end of the file in one piece, so concurrent callers add whole records and never truncate.
+    Several writes, a loop of writes, `writelines`, `"a+"`, an explicit `buffering=` and the
+    one-liner `open(PATH, "a").write(x)` (whose close and flush wait for the garbage collector)
+    are still flagged.
 
     ## Fix safety
     The fix is unsafe: it wraps the statement (the whole `with open(...)` block) in
@@ -56,7 +65,8 @@ class SharedFileWrite(ThreadedRule):
             @app.post("/records")
             def add_record():
                 with open("records.txt", "a") as fh:  # ASL300
-                    fh.write(request.get_data(as_text=True) + "\\n")
+                    fh.write(request.get_data(as_text=True))
+                    fh.write("\\n")
                 return "ok"
             """,
             fixed="""
@@ -71,7 +81,8 @@ class SharedFileWrite(ThreadedRule):
             def add_record():
                 with _records_lock:
                     with open("records.txt", "a") as fh:  # ASL300
-                        fh.write(request.get_data(as_text=True) + "\\n")
+                        fh.write(request.get_data(as_text=True))
+                        fh.write("\\n")
                 return "ok"
             """,
         ),
@@ -88,6 +99,8 @@ class SharedFileWrite(ThreadedRule):
                     fh.write(request.get_data())
                 with tempfile.NamedTemporaryFile("w", delete=False) as tmp:
                     tmp.write("scratch")
+                with open("uploads.log", "a") as log:  # one write per append: lands whole
+                    log.write(f"{name}\\n")
                 with open("settings.json") as fh:  # a read
                     return fh.read()
             """
@@ -96,7 +109,7 @@ class SharedFileWrite(ThreadedRule):
 
     def visit_Call(self, node: cst.Call) -> None:
         path = self._written_path(node)
-        if path is None:
+        if path is None or self._single_append(node):
             return
         found = self.threaded_here(node)
         if found is None:
@@ -132,6 +145,65 @@ class SharedFileWrite(ThreadedRule):
             if func.attr.value == "open" and _writes(_arg(call, 0, "mode")):
                 return func.value
         return None
+
+    def _single_append(self, call: cst.Call) -> bool:
+        """True for ``with open(PATH, "a") as f: f.write(...)``: one ``O_APPEND`` write per open,
+        which the OS appends whole, so concurrent calls neither interleave nor truncate."""
+        names = self.ctx.qualified_names(call.func)
+        if names & OPENERS:
+            # codecs.open(filename, mode, encoding, errors, buffering): buffering comes fifth
+            mode, buffering = _arg(call, 1, "mode"), _arg(call, 4 if "codecs.open" in names else 2, "buffering")
+        elif isinstance(call.func, cst.Attribute) and call.func.attr.value == "open":
+            mode, buffering = _arg(call, 0, "mode"), _arg(call, 1, "buffering")
+        else:
+            return False
+        if buffering is not None or not _appends_only(mode):
+            return False
+        item = self.ctx.parent(call)
+        block = self.ctx.parent(item) if item is not None else None
+        if (
+            not isinstance(item, cst.WithItem)
+            or not isinstance(block, cst.With)
+            or len(block.items) != 1
+            or item.asname is None
+            or not isinstance(item.asname.name, cst.Name)
+        ):
+            return False
+        write = _only_call(block.body)
+        return (
+            write is not None
+            and isinstance(write.func, cst.Attribute)
+            and write.func.attr.value == "write"
+            and isinstance(write.func.value, cst.Name)
+            and write.func.value.value == item.asname.name.value
+            and len(write.args) == 1
+            and write.args[0].keyword is None
+            and not write.args[0].star
+        )
+
+
+def _only_call(body: cst.BaseSuite) -> cst.Call | None:
+    """The call when ``body`` is exactly one expression statement that is a call."""
+    if isinstance(body, cst.IndentedBlock):
+        if len(body.body) != 1 or not isinstance(body.body[0], cst.SimpleStatementLine):
+            return None
+        smalls = body.body[0].body
+    elif isinstance(body, cst.SimpleStatementSuite):
+        smalls = body.body
+    else:
+        return None
+    if len(smalls) != 1 or not isinstance(smalls[0], cst.Expr) or not isinstance(smalls[0].value, cst.Call):
+        return None
+    return smalls[0].value
+
+
+def _appends_only(mode: cst.BaseExpression | None) -> bool:
+    """``"a"``, ``"ab"``, ``"at"``: append without read (``"a+"`` can seek and read back)."""
+    if not isinstance(mode, cst.SimpleString):
+        return False
+    value = mode.evaluated_value
+    text = value.decode() if isinstance(value, bytes) else value
+    return text in _APPEND_ONLY_MODES
 
 
 def _is_device(literal: str | None) -> bool:

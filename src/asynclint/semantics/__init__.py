@@ -294,7 +294,7 @@ class Context:
 
     def position_line(self, node: cst.CSTNode) -> int:
         """The 1-based line where ``node`` starts (a codegen pass the engine reuses for findings)."""
-        return self.wrapper.resolve(PositionProvider)[node].start.line  # type: ignore[no-any-return]
+        return self.wrapper.resolve(PositionProvider)[node].start.line
 
     def scope_of(self, node: cst.CSTNode) -> object | None:
         return self._scopes_meta.get(node)
