@@ -228,7 +228,6 @@ CASES: dict[str, tuple[str, str]] = {
         """
         import asyncio
         import inspect
-        import time
         from fastapi import FastAPI
         import harness
 
@@ -236,7 +235,9 @@ CASES: dict[str, tuple[str, str]] = {
 
         @app.get("/")
         async def root():
-            time.sleep(0.01)
+            # blocks the loop (ASL230, no fix of its own): ASL100 offers to drop async
+            with open(__file__, encoding="utf-8") as fh:
+                fh.read()
             return {"hello": "world"}
 
         # called the way a framework calls it: through what the decorator registered
@@ -244,6 +245,22 @@ CASES: dict[str, tuple[str, str]] = {
         value = endpoint()
         harness.EXTRA["coroutine_function"] = inspect.iscoroutinefunction(endpoint)
         harness.finish(asyncio.run(value) if inspect.iscoroutine(value) else value)
+        """,
+    ),
+    "drop_async_private": (
+        "default",
+        """
+        import asyncio
+        import harness
+
+        async def _total(prices):
+            return sum(prices) * 2
+
+        async def handler():
+            first = await _total([1, 2, 3])
+            return [first, (await _total([4]))]
+
+        harness.finish(asyncio.run(handler()))
         """,
     ),
     "lock_counter": (
@@ -438,7 +455,9 @@ def outcomes(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Outcome]:
         path.parent.mkdir(exist_ok=True)
         path.write_text(textwrap.dedent(source).lstrip())
         paths[name] = path
-    (root / "executor" / "asynclint.toml").write_text('fix-style = "run-in-executor"\n')
+    # ASL102 is off by default: its fix is exercised too
+    (root / "default" / "asynclint.toml").write_text('extend-select = ["ASL102"]\n')
+    (root / "executor" / "asynclint.toml").write_text('fix-style = "run-in-executor"\nextend-select = ["ASL102"]\n')
     before = _run_all(paths, lib)
     logs = {}
     for folder in ("default", "executor"):
@@ -581,6 +600,15 @@ def test_drop_async_keeps_the_handler_result(outcomes: dict[str, Outcome]) -> No
     assert case.before["result"] == case.after["result"] == {"hello": "world"}
     assert case.before["coroutine_function"] is True and case.after["coroutine_function"] is False
     assert _line(case.fixed_source, "root():") == "def root():"
+
+
+def test_private_coroutine_fix_keeps_the_result(outcomes: dict[str, Outcome]) -> None:
+    """ASL100's fix for a private coroutine only ever awaited directly: no async, no awaits, same value."""
+    case = outcome(outcomes, "drop_async_private")
+    assert case.before["result"] == case.after["result"] == [12, 8]
+    assert _line(case.fixed_source, "_total(prices):") == "def _total(prices):"
+    assert _line(case.fixed_source, "first =") == "first = _total([1, 2, 3])"
+    assert _line(case.fixed_source, "return [first") == "return [first, (_total([4]))]"
 
 
 def test_lock_fix_keeps_the_count(outcomes: dict[str, Outcome]) -> None:
