@@ -30,10 +30,11 @@ async def health(req: func.HttpRequest) -> func.HttpResponse:
 @app.queue_trigger(arg_name="msg", queue_name="orders", connection="AzureWebJobsStorage")
 def record_order(msg: func.QueueMessage) -> None:
     # Sync functions run on the worker's thread pool (PYTHON_THREADPOOL_THREAD_COUNT):
-    # two invocations at once interleave their lines in the same file ...
+    # two invocations at once interleave their records in the same file ...
     global processed_count
     with open(ORDERS_LOG, "a") as fh:
-        fh.write(msg.get_body().decode() + "\n")
+        fh.write(msg.get_body().decode())
+        fh.write("\n")
     # ... and lose increments of the module-level counter.
     processed_count += 1
     logging.info("processed %d orders", processed_count)
