@@ -26,6 +26,7 @@ def _fix(source: str, code: str, unsafe: bool) -> str:
 def _exec(source: str, name: str = "example") -> dict[str, Any]:
     """Run module source in a fresh namespace (a real module, so ``globals()`` works as usual)."""
     module = types.ModuleType(name)
+    module.__file__ = __file__  # the examples read a file: this one
     code = compile(source, f"{name}.py", "exec")
     exec(code, module.__dict__)  # noqa: S102 - running the example before and after the fix is the point
     return module.__dict__
@@ -173,6 +174,8 @@ ASL100_SOURCE = textwrap.dedent(
 
     @api.get("/items/{item_id}")
     async def read_item(item_id: int) -> dict:
+        with open(__file__, encoding="utf-8") as fh:  # blocks the loop: ASL100 offers to drop async
+            fh.read(1)
         return {"item_id": item_id, "thread": threading_name()}
 
     def threading_name():
