@@ -306,7 +306,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("command", nargs="?", default="all", choices=("fetch", "run", "report", "fixcheck", "all"))
     parser.add_argument("--project", action="append", help="only these projects (repeatable)")
-    parser.add_argument("--select", help="passed to asynclint (default: every rule, on or off by default)")
+    parser.add_argument("--select", help="passed to asynclint (default: ASL, the default rules)")
     parser.add_argument("--default-rules", action="store_true", help="lint with the default rule set only")
     parser.add_argument("--findings", type=Path, default=None, help="findings file (default: in the cache folder)")
     parser.add_argument("--unjudged", type=int, default=40, help="list at most N unjudged findings")

@@ -59,7 +59,9 @@ def render_all() -> str:
         "Rules marked *on* run by default. The others are off until named by their full code in `select` or\n"
         "`extend-select` (`--extend-select ASL104`); a prefix such as `ASL` selects only the default ones.\n"
         "A rule is on by default when its judged precision on the real-world corpus\n"
-        "(`benchmarks/realworld.py`) is at least 0.95.\n\n"
+        "(`benchmarks/realworld.py`) is at least 0.95. The ASL2xx rules skip test code by default\n"
+        "(`ignore-in-tests = [\"ASL2\"]`, files matched by `test-files`): a blocking call in a test\n"
+        "stalls no request.\n\n"
     )
     out.append("| code | slug | what it flags | fix | default |\n|---|---|---|---|---|\n")
     for rule in rules:
