@@ -9,9 +9,9 @@ from typing import NoReturn, Sequence, TextIO
 
 from asynclint import __version__, parallel, registry
 from asynclint.api import discover_files
-from asynclint.config import Config, ConfigError, load_config
+from asynclint.config import Config, ConfigError, find_config_file, load_file
 from asynclint.engine import Result
-from asynclint.output import FORMATS, Report, render
+from asynclint.output import FORMATS, Report, printable, render
 
 EXIT_CLEAN, EXIT_FOUND, EXIT_ERROR = 0, 1, 2
 
@@ -96,7 +96,13 @@ def _rules_command(argv: Sequence[str], out: TextIO) -> int:
 
 def _make_config(args: argparse.Namespace) -> Config:
     first = Path(args.paths[0]) if args.paths else Path.cwd()
-    config = load_config(args.config, first if first.exists() else Path.cwd())
+    source = args.config or find_config_file(first if first.exists() else Path.cwd())
+    config = load_file(source) if source is not None else Config()
+    if source is not None:
+        try:
+            registry.check_config(config)  # the file's own codes: an error names the file
+        except ConfigError as exc:
+            raise ConfigError(f"{source}: {exc}") from None
     if args.select is not None:
         config.select = args.select
         config.extend_select = []
@@ -107,7 +113,20 @@ def _make_config(args: argparse.Namespace) -> Config:
 
 
 def _err(err: TextIO, message: str) -> None:
-    err.write(f"asynclint: {message}\n")
+    err.write(printable(f"asynclint: {message}\n"))
+
+
+def _encodable(stream: TextIO, text: str) -> bool:
+    encoding = getattr(stream, "encoding", None)
+    if not encoding:
+        return True
+    try:
+        text.encode(encoding)
+    except UnicodeEncodeError:
+        return False
+    except LookupError:
+        return True
+    return True
 
 
 def run(argv: Sequence[str], out: TextIO, err: TextIO) -> int:
@@ -124,7 +143,8 @@ def run(argv: Sequence[str], out: TextIO, err: TextIO) -> int:
     config = _make_config(args)
     paths = args.paths or ["."]
     for raw in paths:
-        if not Path(raw).exists():
+        # lexists: a symlink loop or a dangling link is reported by read_file, with the other files
+        if not os.path.lexists(raw):
             raise UsageError(f"{raw}: no such file or directory")
     fixing = args.fix or args.diff
     report = Report(unsafe_hidden=not args.unsafe_fixes)
@@ -141,6 +161,8 @@ def run(argv: Sequence[str], out: TextIO, err: TextIO) -> int:
         if outcome.read_error is not None:
             _err(err, f"{outcome.path}: {outcome.read_error}")
             failed = True
+            report.unreadable.append((outcome.path, outcome.read_error))
+            report.errors += 1
             continue
         result = outcome.result if outcome.result is not None else Result(path=outcome.path)
         reported = False
@@ -148,13 +170,16 @@ def run(argv: Sequence[str], out: TextIO, err: TextIO) -> int:
             if outcome.fix_error is not None:
                 _err(err, outcome.fix_error)  # starts with the path
                 failed = reported = True
+                report.errors += 1
             if outcome.changed:
                 changed_files += 1
                 if outcome.diff is not None:
-                    out.write(outcome.diff)
+                    out.write(printable(outcome.diff))
                 elif outcome.write_error is not None:
                     _err(err, outcome.write_error)
                     failed = True
+                    if not reported:
+                        report.errors += 1
                     continue
                 report.fixed += outcome.fixed
             if args.diff:
@@ -167,12 +192,17 @@ def run(argv: Sequence[str], out: TextIO, err: TextIO) -> int:
         if result.error is not None and not reported:
             _err(err, f"{outcome.path}: {result.error}")
             failed = True
+            report.errors += 1
         report.results.append(result)
     if args.diff:
         if changed_files:
             err.write(f"Would fix {changed_files} file{'s' if changed_files != 1 else ''}.\n")
         return EXIT_ERROR if failed else (EXIT_FOUND if changed_files else EXIT_CLEAN)
-    out.write(render(report, args.output_format, statistics=args.statistics))
+    text = render(report, args.output_format, statistics=args.statistics)
+    if args.output_format == "json" and not _encodable(out, text):
+        # an ASCII-only stdout (LC_ALL=C): escapes keep the JSON valid where backslashreplace would not
+        text = render(report, args.output_format, ascii_only=True)
+    out.write(text)
     if failed:
         return EXIT_ERROR
     if args.exit_zero:
@@ -182,7 +212,20 @@ def run(argv: Sequence[str], out: TextIO, err: TextIO) -> int:
     return EXIT_CLEAN
 
 
+def _tolerant_streams() -> None:
+    """File names and messages that the terminal's encoding cannot show (an ASCII-only locale) are
+    written as backslash escapes instead of ending the run with UnicodeEncodeError."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            try:
+                reconfigure(errors="backslashreplace")
+            except (ValueError, OSError):  # a closed or detached stream
+                pass
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    _tolerant_streams()
     try:
         return run(list(sys.argv[1:] if argv is None else argv), sys.stdout, sys.stderr)
     except (UsageError, ConfigError) as exc:

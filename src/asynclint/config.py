@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pathspec
+
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - exercised on 3.10 only
@@ -65,23 +67,53 @@ def _version_tuple(version: str) -> tuple[int, int]:
     return int(digits[0]), int(digits[1:])
 
 
+def _describe(value: Any) -> str:
+    """What a TOML value is, for an error message: ``a table``, ``the integer 3``."""
+    if isinstance(value, dict):
+        return "a table"
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, bool):
+        return f"the boolean {str(value).lower()}"
+    if isinstance(value, (int, float)):
+        return f"the number {value}"
+    if isinstance(value, str):
+        return f"the string {value!r}"
+    return f"a {type(value).__name__}"
+
+
+def _string_list(key: str, value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if not isinstance(value, list):
+        raise ConfigError(f"{key}: expected a list of strings, got {_describe(value)}")
+    for item in value:
+        if not isinstance(item, str):
+            raise ConfigError(f"{key}: expected a list of strings, got {_describe(item)} in the list")
+    return list(value)
+
+
 def _check_type(key: str, value: Any, default: Any) -> Any:
     if isinstance(default, list):
-        if isinstance(value, str):
-            value = [value]
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise ConfigError(f"{key}: expected a list of strings")
-        return list(value)
+        items = _string_list(key, value)
+        if key.replace("_", "-") in ("exclude", "extend-exclude"):
+            for pattern in items:
+                try:
+                    pathspec.PathSpec.from_lines("gitwildmatch", [pattern])
+                except ValueError as exc:  # pathspec's GitWildMatchPatternError
+                    raise ConfigError(f"{key}: invalid pattern {pattern!r} ({exc})") from None
+        return items
     if isinstance(default, dict):
         if not isinstance(value, dict):
-            raise ConfigError(f"{key}: expected a table")
-        if key == "per-file-ignores":
-            return {k: ([v] if isinstance(v, str) else list(v)) for k, v in value.items()}
-        if not all(isinstance(v, str) for v in value.values()):
-            raise ConfigError(f"{key}: expected a table of strings")
+            raise ConfigError(f"{key}: expected a table, got {_describe(value)}")
+        if key.replace("_", "-") == "per-file-ignores":
+            return {k: _string_list(f"{key}: {k!r}", v) for k, v in value.items()}
+        for name, item in value.items():
+            if not isinstance(item, str):
+                raise ConfigError(f"{key}: expected a table of strings, got {_describe(item)} for {name!r}")
         return dict(value)
     if not isinstance(value, str):
-        raise ConfigError(f"{key}: expected a string")
+        raise ConfigError(f"{key}: expected a string, got {_describe(value)}")
     return value
 
 
@@ -114,10 +146,13 @@ def load_file(path: Path) -> Config:
         raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+    tool = data.get("tool", {})
+    if not isinstance(tool, dict):
+        raise ConfigError(f"{path}: [tool] must be a table, got {_describe(tool)}")
     if path.name == "pyproject.toml":
-        table = data.get("tool", {}).get("asynclint", {})
+        table = tool.get("asynclint", {})
     else:
-        table = data.get("tool", {}).get("asynclint", data)
+        table = tool.get("asynclint", data)
     if not isinstance(table, dict):
         raise ConfigError(f"{path}: [tool.asynclint] must be a table")
     return config_from_mapping(table, path.parent.resolve(), str(path))
@@ -137,8 +172,9 @@ def find_config_file(start: Path) -> Path | None:
                     data = tomllib.load(fh)
             except (OSError, tomllib.TOMLDecodeError):
                 return candidate  # let load_file report it
-            if "asynclint" in data.get("tool", {}):
-                return candidate
+            tool = data.get("tool", {})
+            if not isinstance(tool, dict) or "asynclint" in tool:
+                return candidate  # a malformed [tool] is reported by load_file
     return None
 
 

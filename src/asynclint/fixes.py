@@ -3,20 +3,24 @@ from __future__ import annotations
 
 import collections
 import difflib
+import errno
 import io
 import os
 import re
+import stat
 import tempfile
 import tokenize
+import typing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Callable, Iterable, Sequence
 
 import libcst as cst
 from libcst.codemod import CodemodContext
-from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
+from libcst.codemod.visitors import AddImportsVisitor
 from libcst.helpers import get_full_name_for_node
-from libcst.metadata import MetadataWrapper
+from libcst.metadata import MetadataWrapper, ScopeProvider
+from libcst.metadata.scope_provider import BaseAssignment
 
 from asynclint import registry
 from asynclint.config import Config
@@ -53,11 +57,19 @@ def applicable(finding: Finding, unsafe: bool) -> bool:
 
 
 class _Replacer(cst.CSTTransformer):
-    def __init__(self, replacements: dict[int, object]) -> None:
+    """Puts each replacement where its original node was. ``marks`` names original import nodes
+    whose aliases binding some names must go: their nodes in the new tree are noted in ``marked``."""
+
+    def __init__(self, replacements: dict[int, object], marks: dict[int, set[str]] | None = None) -> None:
         super().__init__()
         self.replacements = replacements
+        self.marks = marks or {}
+        self.marked: dict[int, set[str]] = {}
 
     def on_leave(self, original_node: cst.CSTNode, updated_node: cst.CSTNode) -> object:  # type: ignore[override]
+        names = self.marks.get(id(original_node))
+        if names is not None:
+            self.marked[id(updated_node)] = names
         return self.replacements.get(id(original_node), updated_node)
 
 
@@ -97,9 +109,13 @@ def apply_fixes(module: cst.Module, fixes: Iterable[Fix]) -> cst.Module:
     for fix in fixes:
         for target, replacement in fix.replacements:
             replacements[id(target)] = replacement
-    new = module.visit(_Replacer(replacements)) if replacements else module
-    removals = _imports_fixes_may_orphan(module, new, fixes)
     preludes = _unique(p for fix in fixes for p in fix.prelude)
+    # only the imports the replaced code used, and only where nothing else uses them now
+    unused, marks = _orphaned_imports(module, fixes, preludes)
+    replacer = _Replacer(replacements, marks)
+    new = module.visit(replacer) if replacements else module
+    if replacer.marked:
+        new = new.visit(_RemoveOrphanedImports(lambda node, name: name in replacer.marked.get(id(node), ())))
     if preludes:
         new = _insert_prelude(new, preludes)
     present = _module_level_imports(new)
@@ -112,32 +128,229 @@ def apply_fixes(module: cst.Module, fixes: Iterable[Fix]) -> cst.Module:
             else:
                 AddImportsVisitor.add_needed_import(context, spec.module, spec.name)
         new = AddImportsVisitor(context).transform_module(new)
-    if removals is not None:
-        # only the imports the replaced code used, and only where nothing else uses them now
-        new = _RemoveOrphanedImports(removals).transform_module(new)
+    if unused:
+        new = new.visit(_RemoveOrphanedImports(lambda node, name: name in unused))
     return new
 
 
-def _free_names(node: cst.CSTNode, out: set[str]) -> None:
-    """Names ``node`` reads (not attribute names after a dot, not keyword argument names)."""
-    if isinstance(node, cst.Name):
-        out.add(node.value)
-    elif isinstance(node, cst.Attribute):
-        _free_names(node.value, out)
-    elif isinstance(node, cst.Arg):
-        _free_names(node.value, out)
-    else:
-        for child in node.children:
-            _free_names(child, out)
+#: identifiers inside a string literal: ``__all__`` entries and string annotations use names too
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
-class _RemoveOrphanedImports(RemoveImportsVisitor):
-    """libcst's RemoveImportsVisitor, leaving imports inside ``try:`` and ``if`` blocks alone: those
-    are deliberate (optional dependencies, version checks, ``TYPE_CHECKING``)."""
+class _NameUses(cst.CSTVisitor):
+    """Counts the names a tree reads: every ``Name`` except attribute names after a dot, keyword
+    argument names and the names in import statements, plus the identifiers in string literals other
+    than docstring-like statements (``__all__``, string annotations). Over-counting only keeps an
+    import, so everything that might be a use counts (a parameter or a local of the same name too).
 
-    def __init__(self, context: CodemodContext) -> None:
-        super().__init__(context)
+    ``imported`` collects the names bound by imports outside ``try:``/``if`` (the removable ones)."""
+
+    def __init__(self, counts: collections.Counter[str] | None = None) -> None:
+        super().__init__()
+        self.counts: collections.Counter[str] = collections.Counter() if counts is None else counts
+        self.imported: set[str] = set()
+        #: the identifiers counted from strings (scope analysis does not see all of them)
+        self.in_strings: set[str] = set()
         self._guarded = 0
+
+    def visit_Name(self, node: cst.Name) -> None:
+        self.counts[node.value] += 1
+
+    def visit_Attribute(self, node: cst.Attribute) -> bool:
+        node.value.visit(self)
+        return False
+
+    def visit_Arg(self, node: cst.Arg) -> bool:
+        node.value.visit(self)
+        return False
+
+    def visit_Import(self, node: cst.Import) -> bool:
+        if not self._guarded:
+            self.imported.update(n for n in (_bound_name(a, False) for a in node.names) if n)
+        return False
+
+    def visit_ImportFrom(self, node: cst.ImportFrom) -> bool:
+        if not self._guarded and not isinstance(node.names, cst.ImportStar):
+            self.imported.update(n for n in (_bound_name(a, True) for a in node.names) if n)
+        return False
+
+    def visit_Expr(self, node: cst.Expr) -> bool:
+        return not isinstance(node.value, (cst.SimpleString, cst.ConcatenatedString))
+
+    def visit_SimpleString(self, node: cst.SimpleString) -> None:
+        names = _IDENTIFIER.findall(node.value)
+        self.counts.update(names)
+        self.in_strings.update(names)
+
+    def visit_Try(self, node: cst.Try) -> None:
+        self._guarded += 1
+
+    def leave_Try(self, original_node: cst.Try) -> None:
+        self._guarded -= 1
+
+    def visit_TryStar(self, node: cst.TryStar) -> None:
+        self._guarded += 1
+
+    def leave_TryStar(self, original_node: cst.TryStar) -> None:
+        self._guarded -= 1
+
+    def visit_If(self, node: cst.If) -> None:
+        self._guarded += 1
+
+    def leave_If(self, original_node: cst.If) -> None:
+        self._guarded -= 1
+
+
+def _uses(node: cst.CSTNode, counts: collections.Counter[str]) -> None:
+    node.visit(_NameUses(counts))
+
+
+class _ModuleNames:
+    """What the orphaned-import check needs of one parsed module, computed once however many times
+    ``apply_fixes`` runs on that tree (once per round, or once per fix for JSON edits): one cheap
+    pass counting name uses, and - only when a shadowed name needs it - libcst's scope analysis."""
+
+    def __init__(self, module: cst.Module) -> None:
+        self.module = module
+        visitor = _NameUses()
+        module.visit(visitor)
+        self.uses = visitor.counts
+        self.imported = visitor.imported
+        self.in_strings = visitor.in_strings
+        self._assignments: dict[str, list[BaseAssignment]] | None = None
+
+    def assignments(self, name: str) -> list[BaseAssignment]:
+        """Every binding of ``name`` in every scope of the module (imports, assignments, params...)."""
+        if self._assignments is None:
+            wrapper = MetadataWrapper(self.module, unsafe_skip_copy=True)
+            found: dict[str, list[BaseAssignment]] = collections.defaultdict(list)
+            seen: set[int] = set()
+            for scope in wrapper.resolve(ScopeProvider).values():
+                if scope is None or id(scope) in seen:
+                    continue
+                seen.add(id(scope))
+                for assignment in scope.assignments:
+                    found[assignment.name].append(assignment)
+                    if "." in assignment.name:  # `import a.b` binds `a`
+                        found[assignment.name.split(".", 1)[0]].append(assignment)
+            self._assignments = found
+        return self._assignments.get(name, [])
+
+
+#: the facts of the last module fixes were applied to; one entry (libcst nodes take no weak
+#: references), so at most one extra tree stays alive
+_last_module: _ModuleNames | None = None
+
+
+def _module_names(module: cst.Module) -> _ModuleNames:
+    global _last_module
+    if _last_module is None or _last_module.module is not module:
+        _last_module = _ModuleNames(module)
+    return _last_module
+
+
+def _orphaned_imports(
+    module: cst.Module, fixes: Sequence[Fix], preludes: Sequence[object]
+) -> tuple[set[str], dict[int, set[str]]]:
+    """The imports the fixes' targets used that nothing uses once the fixes are applied (``import
+    time`` once the last ``time.sleep`` became ``asyncio.sleep``), not counting ``try:``/``if`` ones.
+
+    Returns the names that nothing reads any more (every import binding one goes), and, for names
+    still read elsewhere, the import nodes (by id) whose binding only the replaced code read: a local
+    ``s = print`` elsewhere must not keep ``from time import sleep as s``.
+
+    Uses after the fixes are counted without walking the new tree: the module's uses (counted once
+    per tree) minus the targets' plus the replacements' and the preludes'. The fixes do not overlap,
+    so no use is subtracted twice. Scope analysis runs only for names read elsewhere, once per tree."""
+    removed: collections.Counter[str] = collections.Counter()
+    added: collections.Counter[str] = collections.Counter()
+    targets: list[cst.CSTNode] = []
+    for fix in fixes:
+        for target, replacement in fix.replacements:
+            targets.append(target)
+            _uses(target, removed)
+            if isinstance(replacement, cst.CSTNode):
+                _uses(replacement, added)
+            elif isinstance(replacement, cst.FlattenSentinel):
+                for node in replacement.nodes:
+                    _uses(node, added)
+    if not removed:
+        return set(), {}
+    for text in preludes:
+        try:
+            _uses(cst.parse_module(str(text)), added)
+        except Exception:  # a prelude that does not parse fails later, with a clear error
+            continue
+    facts = _module_names(module)
+    candidates = {name for name in removed if name in facts.imported and added[name] == 0}
+    unused = {name for name in candidates if facts.uses[name] - removed[name] <= 0}
+    # a name some string holds (``__all__``) may be read where scope analysis does not see it
+    shadowed = {name for name in candidates - unused if name not in facts.in_strings}
+    marks: dict[int, set[str]] = {}
+    if shadowed:
+        covered: set[int] = set()
+        for target in targets:
+            covered |= _descendants(target)
+        for name in shadowed:
+            bindings = facts.assignments(name)
+            if any(_binding_node(b) in covered for b in bindings):
+                continue  # a fix changes what the name is bound to: leave its imports alone
+            by_import: dict[int, bool] = {}
+            for binding in bindings:
+                node = getattr(binding, "node", None)
+                if isinstance(node, (cst.Import, cst.ImportFrom)):
+                    read = any(id(access.node) not in covered for access in binding.references)
+                    by_import[id(node)] = by_import.get(id(node), False) or read
+            for key, read in by_import.items():
+                if not read:
+                    marks.setdefault(key, set()).add(name)
+    return unused, marks
+
+
+def _binding_node(binding: BaseAssignment) -> int:
+    """The id of the node that binds (for an import: the import statement)."""
+    return id(getattr(binding, "node", None))
+
+
+_Line = typing.TypeVar("_Line", cst.SimpleStatementLine, cst.SimpleStatementSuite)
+
+
+def _without_dangling_semicolon(original_node: _Line, updated_node: _Line) -> _Line:
+    """``x = 1; import time`` without the import is ``x = 1``, not ``x = 1; ``."""
+    body: Sequence[cst.BaseSmallStatement] = updated_node.body
+    if body and len(body) < len(original_node.body) and isinstance(body[-1].semicolon, cst.Semicolon):
+        last = body[-1].with_changes(semicolon=cst.MaybeSentinel.DEFAULT)
+        return updated_node.with_changes(body=[*body[:-1], last])
+    return updated_node
+
+
+def _bound_name(alias: cst.ImportAlias, from_import: bool) -> str | None:
+    """The name an import alias binds: ``t`` for ``import time as t``, ``a`` for ``import a.b``."""
+    if alias.asname is not None:
+        name = alias.asname.name
+        return name.value if isinstance(name, cst.Name) else None
+    node: cst.BaseExpression = alias.name
+    if not from_import:
+        while isinstance(node, cst.Attribute):
+            node = node.value
+    return node.value if isinstance(node, cst.Name) else None
+
+
+class _RemoveOrphanedImports(cst.CSTTransformer):
+    """Removes the import aliases ``drop`` names (by import node and bound name), except inside
+    ``try:`` and ``if`` blocks: those are deliberate (optional dependencies, version checks,
+    ``TYPE_CHECKING``). Relative imports need no module resolution: only the bound name matters.
+    Expressions cannot hold imports, so they are not walked."""
+
+    def __init__(self, drop: Callable[[cst.CSTNode, str], bool]) -> None:
+        super().__init__()
+        self.drop = drop
+        self._guarded = 0
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        if isinstance(node, cst.BaseExpression):
+            return False
+        return super().on_visit(node)
 
     def visit_Try(self, node: cst.Try) -> None:
         self._guarded += 1
@@ -175,40 +388,51 @@ class _RemoveOrphanedImports(RemoveImportsVisitor):
             return updated_node.with_changes(body=[first.with_changes(leading_lines=lines), *body[1:]])
         return updated_node
 
+    def leave_SimpleStatementLine(
+        self, original_node: cst.SimpleStatementLine, updated_node: cst.SimpleStatementLine
+    ) -> cst.SimpleStatementLine:
+        return _without_dangling_semicolon(original_node, updated_node)
+
+    def leave_SimpleStatementSuite(
+        self, original_node: cst.SimpleStatementSuite, updated_node: cst.SimpleStatementSuite
+    ) -> cst.SimpleStatementSuite:
+        if not updated_node.body:  # `def f(): import time` keeps its only statement
+            return original_node
+        return _without_dangling_semicolon(original_node, updated_node)
+
+    def _keep(
+        self, node: cst.Import | cst.ImportFrom, names: Sequence[cst.ImportAlias], from_import: bool
+    ) -> list[cst.ImportAlias] | None:
+        """The aliases to keep, or None when all stay."""
+        keep = [alias for alias in names if not self.drop(node, _bound_name(alias, from_import) or "")]
+        if len(keep) == len(names):
+            return None
+        if keep and keep[-1] is not names[-1]:
+            keep[-1] = keep[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
+        return keep
+
     def leave_Import(
         self, original_node: cst.Import, updated_node: cst.Import
     ) -> cst.Import | cst.RemovalSentinel:
         if self._guarded:
             return updated_node
-        return super().leave_Import(original_node, updated_node)
+        keep = self._keep(original_node, updated_node.names, from_import=False)
+        if keep is None:
+            return updated_node
+        return updated_node.with_changes(names=keep) if keep else cst.RemoveFromParent()
 
     def leave_ImportFrom(
         self, original_node: cst.ImportFrom, updated_node: cst.ImportFrom
     ) -> cst.ImportFrom | cst.RemovalSentinel:
-        if self._guarded:
+        names = updated_node.names
+        if self._guarded or isinstance(names, cst.ImportStar):
             return updated_node
-        return super().leave_ImportFrom(original_node, updated_node)
-
-
-def _imports_fixes_may_orphan(module: cst.Module, new: cst.Module, fixes: Sequence[Fix]) -> CodemodContext | None:
-    """The imports the fixes' target nodes refer to, scheduled for removal if unused after the fix
-    (``import time`` once the last ``time.sleep`` became ``asyncio.sleep``).
-
-    Scope analysis of the whole module is costly (JSON output applies each fix on its own), so it
-    runs only when a name the targets used now occurs at most once in the new text (its import)."""
-    targets = [target for fix in fixes for target, _ in fix.replacements]
-    names: set[str] = set()
-    for target in targets:
-        _free_names(target, names)
-    if not names:
-        return None
-    code = new.code
-    if all(len(re.findall(rf"(?<![\w.]){re.escape(name)}(?!\w)", code)) > 1 for name in names):
-        return None
-    context = CodemodContext(wrapper=MetadataWrapper(module, unsafe_skip_copy=True))
-    for target in targets:
-        RemoveImportsVisitor.remove_unused_import_by_node(context, target)
-    return context if context.scratch.get(RemoveImportsVisitor.CONTEXT_KEY) else None
+        if not updated_node.relative and _dotted_name(updated_node.module or cst.Name("_")) == "__future__":
+            return updated_node
+        keep = self._keep(original_node, names, from_import=True)
+        if keep is None:
+            return updated_node
+        return updated_node.with_changes(names=keep) if keep else cst.RemoveFromParent()
 
 
 def _module_level_imports(module: cst.Module) -> set[tuple[str, str | None]]:
@@ -487,20 +711,55 @@ def unified_diff(path: str, before: bytes, after: bytes) -> str:
     )
 
 
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write via a temporary file in the same folder and a rename, keeping the file's permissions.
+def write_atomic(path: Path, data: bytes, root: Path | str | None = None) -> None:
+    """Write a fixed file so that it stays the same file: owner, group, mode, hard links and
+    extended attributes are kept, and a run killed mid-write leaves the old or the new text.
 
-    A symlink is followed (the file it points to is replaced, the link stays). On any failure the
-    original is untouched and the temporary file removed."""
+    The new text goes to a temporary file in the same folder first (written and fsync'ed). Then:
+
+    - a file with one link and no extended attributes is replaced by a rename of the temporary
+      file, after giving it the file's mode, owner and group: atomic, the old or the new text;
+    - a file with hard links (``st_nlink > 1``) or extended attributes (ACLs, SELinux labels, user
+      attributes), or whose owner this user cannot give to a new file, is overwritten in place
+      (truncate, write, fsync), because a rename would make a new file that drops those. The
+      trade-off: a kill during that write can leave the file truncated; the temporary file is
+      removed only after the write, so a kill leaves the complete new text next to it
+      (``.NAME.*.asynclint``). Where the folder takes no new files, the file is written in place.
+
+    Refused with an ``OSError`` (nothing written), whose ``strerror`` says why in one line:
+
+    - a file that is not writable: mode without any write bit (checked on the mode bits, since
+      root passes ``os.access``) or ``os.access(W_OK)`` false: ruff and editors do not write those;
+    - a symlink that resolves outside ``root``, the tree being linted. Without ``root``: the
+      current folder when the path lies inside it, else the folder holding the link. A symlink
+      inside it is followed (the file it points to is written, the link stays).
+    """
     target = Path(os.path.realpath(path))
-    mode = target.stat().st_mode & 0o7777
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".asynclint")
+    if os.path.islink(path):
+        tree = os.path.realpath(root if root is not None else _default_tree(path))
+        if not _is_within(str(target), tree):
+            raise OSError(errno.EPERM, f"symlink points outside the linted tree (to {target}); not written")
+    info = os.stat(target)
+    if not stat.S_ISREG(info.st_mode):
+        raise OSError(errno.EINVAL, "not a regular file; not written")
+    mode = stat.S_IMODE(info.st_mode)
+    if not mode & 0o222 or not os.access(target, os.W_OK):
+        raise OSError(errno.EACCES, f"file is read-only (mode {mode:04o}); not written")
+    try:
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".asynclint")
+    except PermissionError:  # a folder that takes no new files: the file itself is writable
+        _write_in_place(target, data)
+        return
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
-        os.chmod(tmp, mode)
+        if info.st_nlink > 1 or _has_xattrs(target) or not _same_owner(tmp, info):
+            _write_in_place(target, data)
+            os.unlink(tmp)
+            return
+        os.chmod(tmp, mode)  # after chown, which clears set-user-ID bits
         os.replace(tmp, target)
     except BaseException:
         try:
@@ -508,3 +767,67 @@ def write_atomic(path: Path, data: bytes) -> None:
         except OSError:
             pass
         raise
+    _fsync_folder(target.parent)
+
+
+def _default_tree(path: Path) -> str:
+    here = os.getcwd()
+    absolute = os.path.abspath(path)
+    return here if _is_within(absolute, here) else os.path.dirname(absolute)
+
+
+def _is_within(path: str, folder: str) -> bool:
+    try:
+        return os.path.commonpath([path, folder]) == folder
+    except ValueError:  # different drives
+        return False
+
+
+def _has_xattrs(path: Path) -> bool:
+    listxattr = getattr(os, "listxattr", None)
+    if listxattr is None:
+        return False
+    try:
+        return bool(listxattr(path))
+    except OSError:
+        return False
+
+
+def _same_owner(tmp: str, info: os.stat_result) -> bool:
+    """Give ``tmp`` the owner and group of the file it replaces; False where that is not allowed."""
+    current = os.stat(tmp)
+    if (current.st_uid, current.st_gid) == (info.st_uid, info.st_gid):
+        return True
+    chown = getattr(os, "chown", None)
+    if chown is None:
+        return True  # no owners to keep (Windows)
+    try:
+        chown(tmp, info.st_uid, info.st_gid)
+    except OSError:
+        return False
+    return True
+
+
+def _write_in_place(target: Path, data: bytes) -> None:
+    fd = os.open(target, os.O_WRONLY | os.O_TRUNC | getattr(os, "O_CLOEXEC", 0))
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _fsync_folder(folder: Path) -> None:
+    """Make the rename durable; not every platform can open a folder."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)

@@ -25,10 +25,30 @@ class Report:
     results: list[Result] = field(default_factory=list)
     fixed: int = 0
     unsafe_hidden: bool = True  # --unsafe-fixes not given: unsafe fixes are only counted
+    #: files that could not be read at all: (path, message); they have no Result
+    unreadable: list[tuple[str, str]] = field(default_factory=list)
+    #: files reported as errors (unreadable, nested too deeply, a failed fix): not "All checks passed!"
+    errors: int = 0
 
     @property
     def findings(self) -> list[Finding]:
         return [f for r in self.results for f in r.findings]
+
+
+def printable(text: str) -> str:
+    """``text`` that any output stream can take: a file name's bytes that are not valid in the file
+    system's encoding (which Python keeps as lone surrogates) become backslash escapes, so
+    ``b"caf\\xe9.py"`` prints as ``caf\\xe9.py``."""
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        pass
+    try:
+        raw = text.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:  # a surrogate that is no escaped byte
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return raw.decode("utf-8", "backslashreplace")
 
 
 def _marker(finding: Finding, unsafe_fixes: bool) -> str:
@@ -48,9 +68,9 @@ def render_text(report: Report, concise: bool = False, statistics: bool = False)
     if statistics:
         lines = render_statistics(report)
     if concise:
-        return "\n".join(lines) + ("\n" if lines else "")
+        return printable("\n".join(lines) + ("\n" if lines else ""))
     lines.append(summary_line(report))
-    return "\n".join(lines) + "\n"
+    return printable("\n".join(lines) + "\n")
 
 
 def render_statistics(report: Report) -> list[str]:
@@ -70,9 +90,15 @@ def summary_line(report: Report) -> str:
     parts: list[str] = []
     if report.fixed:
         parts.append(f"Fixed {report.fixed} error{'s' if report.fixed != 1 else ''}.")
+    unchecked = ""
+    if report.errors:
+        unchecked = f" {report.errors} file{'s' if report.errors != 1 else ''} could not be checked."
     if not findings:
-        parts.append("All checks passed!" if not report.fixed else "Found 0 remaining errors.")
-        return " ".join(parts)
+        if report.fixed:
+            parts.append("Found 0 remaining errors.")
+        else:
+            parts.append("No errors in the files checked." if report.errors else "All checks passed!")
+        return " ".join(parts) + unchecked
     n = len(findings)
     text = f"Found {n} error{'s' if n != 1 else ''}"
     if report.fixed:
@@ -88,7 +114,7 @@ def summary_line(report: Report) -> str:
     if notes:
         text += f" ({'; '.join(notes)})"
     parts.append(text + ".")
-    return " ".join(parts)
+    return " ".join(parts) + unchecked
 
 
 @dataclass(frozen=True)
@@ -162,14 +188,14 @@ def text_edits(result: Result | None, finding: Finding) -> list[TextEdit]:
 def finding_to_json(finding: Finding, result: Result | None) -> dict[str, object]:
     fix = finding.fix
     return {
-        "path": finding.path,
+        "path": printable(finding.path),
         "line": finding.line,
         "column": finding.col,
         "end_line": finding.end_line,
         "end_column": finding.end_col,
         "code": finding.code,
         "slug": finding.slug,
-        "message": finding.message,
+        "message": printable(finding.message),
         "fix": None
         if fix is None
         else {
@@ -187,9 +213,11 @@ def finding_to_json(finding: Finding, result: Result | None) -> dict[str, object
     }
 
 
-def render_json(report: Report) -> str:
+def render_json(report: Report, ascii_only: bool = False) -> str:
+    """``ascii_only``: non-ASCII characters as ``\\u`` escapes, for an output stream that cannot
+    encode them (the JSON means the same)."""
     out = [finding_to_json(finding, result) for result in report.results for finding in result.findings]
-    return json.dumps(out, indent=2, ensure_ascii=False) + "\n"
+    return json.dumps(out, indent=2, ensure_ascii=ascii_only) + "\n"
 
 
 def relative_path(path: str) -> str:
@@ -230,7 +258,7 @@ def render_github(report: Report) -> str:
             )
         )
         lines.append(f"::error {props}::{escape_data(f.message)}")
-    return "\n".join(lines) + ("\n" if lines else "")
+    return printable("\n".join(lines) + ("\n" if lines else ""))
 
 
 def render_sarif(report: Report) -> str:
@@ -246,8 +274,10 @@ RENDERERS: dict[str, Callable[[Report], str]] = {
 }
 
 
-def render(report: Report, fmt: str, statistics: bool = False) -> str:
+def render(report: Report, fmt: str, statistics: bool = False, ascii_only: bool = False) -> str:
     if fmt in ("text", "concise"):
         return render_text(report, concise=fmt == "concise", statistics=statistics)
+    if fmt == "json":
+        return render_json(report, ascii_only=ascii_only)
     return RENDERERS[fmt](report)
 

@@ -110,7 +110,13 @@ def process_file(path: Path, data: bytes, options: Options, rules: Sequence[type
     if options.mode == "lint":
         result = lint_bytes(data, name, options.config, rules)
         return FileOutcome(name, result=portable_result(result, options.edits) if portable else result)
-    fixed = fix_bytes(data, name, options.config, unsafe=options.unsafe, rules=rules)
+    try:
+        fixed = fix_bytes(data, name, options.config, unsafe=options.unsafe, rules=rules)
+    except (RecursionError, MemoryError):
+        # CPython's compiler gives up on code nested too deeply; the engine says why in one line
+        lint = lint_bytes(data, name, options.config, rules)
+        why = lint.error or "nested too deeply to fix"
+        return FileOutcome(name, fix_error=f"{name}: {why}", result=Result(path=name))
     outcome = FileOutcome(name, fix_error=fixed.error, changed=fixed.changed)
     if fixed.changed:
         if options.mode == "diff":
@@ -150,13 +156,20 @@ def _init_worker(options: Options) -> None:
 def _work(path: str, data: bytes) -> FileOutcome:
     assert _worker is not None, "worker not initialised"
     options, rules = _worker
+    return _guarded(Path(path), data, options, rules, portable=True)
+
+
+def _guarded(path: Path, data: bytes, options: Options, rules: Sequence[type[Rule]], portable: bool) -> FileOutcome:
+    """process_file, with an exception (a bug outside the engine, which reports its own errors) made
+    one line about this file instead of a traceback that ends the run."""
     try:
-        return process_file(Path(path), data, options, rules, portable=True)
-    except Exception as exc:  # the engine reports its own errors; this is a bug outside it
+        return process_file(path, data, options, rules, portable=portable)
+    except Exception as exc:
+        name = str(path)
         message = f"internal error: {type(exc).__name__}: {exc}"
         if options.mode == "lint":
-            return FileOutcome(path, result=Result(path=path, error=message))
-        return FileOutcome(path, fix_error=f"{path}: {message}", result=Result(path=path))
+            return FileOutcome(name, result=Result(path=name, error=message))
+        return FileOutcome(name, fix_error=f"{name}: {message}", result=Result(path=name))
 
 
 # --- parent process side -------------------------------------------------------------------------
@@ -199,7 +212,7 @@ def _read_and_process(path: Path, options: Options, rules: Sequence[type[Rule]])
 def _outcome(path: Path, data: bytes | FileError, options: Options, rules: Sequence[type[Rule]]) -> FileOutcome:
     if isinstance(data, FileError):
         return FileOutcome(data.path, read_error=data.message)
-    return process_file(path, data, options, rules, portable=False)
+    return _guarded(path, data, options, rules, portable=False)
 
 
 def _repeats(paths: Iterable[Path]) -> bool:

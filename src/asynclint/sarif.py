@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import inspect
+import os
 import re
 from importlib import metadata
 from pathlib import Path, PurePosixPath
@@ -98,7 +99,8 @@ def artifact_location(path: str) -> dict[str, str]:
     posix = PurePosixPath(pure.as_posix())
     if posix.parts and posix.parts[0] == "..":
         return {"uri": Path(path).resolve().as_uri()}
-    return {"uri": quote(posix.as_posix(), safe="/"), "uriBaseId": SRCROOT}
+    # the name's bytes, percent-encoded: also right for a name that is not valid UTF-8
+    return {"uri": quote(os.fsencode(posix.as_posix()), safe="/"), "uriBaseId": SRCROOT}
 
 
 def _region(line: int, col: int, end_line: int, end_col: int) -> dict[str, int]:
@@ -132,21 +134,25 @@ def to_sarif(report: Report) -> dict[str, Any]:
     index = {d["id"]: i for i, d in enumerate(descriptors)}
     results: list[dict[str, Any]] = []
     notifications: list[dict[str, Any]] = []
+    from asynclint.output import printable
+
+    errors = [(path, message) for path, message in report.unreadable]
+    errors += [(r.path, r.error) for r in report.results if r.error is not None]
+    for path, message in errors:
+        notifications.append(
+            {
+                "level": "error",
+                "message": {"text": printable(f"{path}: {message}")},
+                "locations": [{"physicalLocation": {"artifactLocation": artifact_location(path)}}],
+            }
+        )
     for result in report.results:
-        if result.error is not None:
-            notifications.append(
-                {
-                    "level": "error",
-                    "message": {"text": f"{result.path}: {result.error}"},
-                    "locations": [{"physicalLocation": {"artifactLocation": artifact_location(result.path)}}],
-                }
-            )
         for finding in result.findings:
             location = artifact_location(finding.path)
             item: dict[str, Any] = {
                 "ruleId": finding.code,
                 "level": "error",
-                "message": {"text": finding.message},
+                "message": {"text": printable(finding.message)},
                 "locations": [
                     {
                         "physicalLocation": {

@@ -1,12 +1,15 @@
 """Per-file facts every rule shares: coroutine context, callee names, the async library, import reuse."""
 from __future__ import annotations
 
+import dataclasses
+import re
 from typing import TYPE_CHECKING, Iterable, Mapping
 
 import libcst as cst
 from libcst.helpers import get_full_name_for_node
 from libcst.metadata import (
     Assignment,
+    GlobalScope,
     MetadataWrapper,
     PositionProvider,
     QualifiedNameSource,
@@ -67,6 +70,20 @@ LIBRARY_COROUTINES = frozenset(
 ASYNC_LIBRARIES = ("asyncio", "trio", "anyio")
 
 
+@dataclasses.dataclass(frozen=True)
+class AliasedImport(ImportSpec):
+    """``import module as asname``: a module a fix needs under a name of its own, because the
+    module's own name means something else where the fix goes. :class:`ImportSpec` cannot say
+    ``as``, so :meth:`Context.add_finding` turns this into a module-level statement of the fix's
+    ``prelude`` (inserted after the module's leading imports, once per file)."""
+
+    asname: str = ""
+
+    @property
+    def statement(self) -> str:
+        return f"import {self.module} as {self.asname}"
+
+
 class PendingFinding:
     """A finding before positions are resolved (positions cost a full codegen pass)."""
 
@@ -100,8 +117,12 @@ class Context:
         self._scopes_meta: Mapping[cst.CSTNode, object] = wrapper.resolve(ScopeProvider)
         self._qnames_cache: dict[int, set[str]] = {}
         self._parents: dict[cst.CSTNode, cst.CSTNode] = _parent_map(self.module)
+        #: module-level ``import x [as y]``: module -> local name (see :meth:`module_ref` for
+        #: a name that is right at a given node)
         self.imports = _module_imports(self.module)
-        self.library = _detect_library(self.imports)
+        #: scope -> the async libraries its own import statements import (built on first use)
+        self._libraries_by_scope: dict[object, set[str]] | None = None
+        self._library_cache: dict[int, str] = {}
         self.findings: list[PendingFinding] = []
         self.stack: list[cst.CSTNode] = []
         # (owner, body) pairs: owner is a FunctionDef, Lambda or ClassDef whose body we are in
@@ -131,6 +152,53 @@ class Context:
             return False
         owner = self.scopes[-1][0]
         return isinstance(owner, cst.FunctionDef) and owner.asynchronous is not None
+
+    @property
+    def library(self) -> str:
+        """The async library of the code being visited ("asyncio", "trio" or "anyio"); see
+        :meth:`library_at`."""
+        return self.library_at(self.stack[-1] if self.stack else self.module)
+
+    def library_at(self, node: cst.CSTNode) -> str:
+        """The async library the code at ``node`` runs under.
+
+        The innermost scope around ``node`` (its function, the enclosing functions, the module)
+        whose own import statements import an async library decides, trio before anyio before
+        asyncio within one scope: ``async def f(): import trio`` is trio code in an asyncio module.
+        When none does, a trio or anyio import anywhere in the module (inside another function)
+        decides; asyncio otherwise."""
+        if self.source and b"trio" not in self.source and b"anyio" not in self.source:
+            return "asyncio"  # the usual file: no scan of its imports
+        scope = self._scopes_meta.get(node)
+        key = id(scope)
+        cached = self._library_cache.get(key)
+        if cached is not None:
+            return cached
+        by_scope = self._libraries_by_scope
+        if by_scope is None:
+            by_scope = self._libraries_by_scope = self._scan_library_imports()
+        found: str | None = None
+        current = scope
+        while current is not None and found is None:
+            libs = by_scope.get(current)
+            if libs:
+                found = _pick_library(libs)
+            if isinstance(current, GlobalScope):
+                break
+            current = getattr(current, "parent", None)
+        if found is None:
+            found = _pick_library(set().union(*by_scope.values()))
+        self._library_cache[key] = found
+        return found
+
+    def _scan_library_imports(self) -> dict[object, set[str]]:
+        out: dict[object, set[str]] = {}
+        for node in self._parents:
+            if isinstance(node, (cst.Import, cst.ImportFrom)):
+                libs = {m.split(".", 1)[0] for m in _imported_modules(node)} & set(ASYNC_LIBRARIES)
+                if libs:
+                    out.setdefault(self._scopes_meta.get(node), set()).update(libs)
+        return out
 
     @property
     def current_function(self) -> cst.FunctionDef | None:
@@ -300,13 +368,117 @@ class Context:
         return self._scopes_meta.get(node)
 
     # -- fixes -----------------------------------------------------------------------------
-    def module_ref(self, module: str) -> tuple[str, tuple[ImportSpec, ...]]:
-        """The expression that names ``module`` here, reusing an existing ``import m [as a]``, and
-        the imports to add when there is none."""
-        alias = self.imports.get(module)
-        if alias is not None:
-            return alias, ()
-        return module, (ImportSpec(module),)
+    def module_ref(self, module: str, at: cst.CSTNode | None = None) -> tuple[str, tuple[ImportSpec, ...]]:
+        """The expression that names the top-level ``module`` and the imports to add for it.
+
+        Without ``at``: the module-level name (for module-level statements), reusing an existing
+        ``import m [as a]``, else ``m`` with ``import m`` to add.
+
+        With ``at`` (the node a fix replaces), the name must be bound to the module *there*:
+        1. an existing name (``m`` or the alias of any ``import m as a``) whose every binding seen
+           from ``at`` is an import of ``m``, one of them surely run before ``at`` (a module-level
+           import outside ``if``/``for``/``except``..., or an import earlier in the same statement
+           sequence of the function), so a parameter, a local or a module-level ``m = None`` named
+           like the module disqualifies the name;
+        2. else ``m``, adding ``import m`` at module level, when nothing binds the name ``m`` where
+           the fix goes (the module is imported only in other functions, or not at all);
+        3. else a fresh name no one uses, ``_m`` (``_m_2``, ...), adding ``import m as _m``.
+        A fix is never declined for want of a name: step 3 always gives one that is right."""
+        if at is None:
+            alias = self.imports.get(module)
+            if alias is not None:
+                return alias, ()
+            return module, (ImportSpec(module),)
+        candidates = [module, *(a for a in self._import_aliases(module) if a != module)]
+        for name in candidates:
+            if self.binds_module(at, name, module):
+                return name, ()
+        scope = self._scopes_meta.get(at)
+        if scope is not None and not scope[module]:  # type: ignore[index]
+            return module, (ImportSpec(module),)
+        fresh = self._fresh_name(f"_{module}")
+        return fresh, (AliasedImport(module, asname=fresh),)
+
+    def binds_module(self, at: cst.CSTNode, name: str, module: str) -> bool:
+        """``name`` read at ``at`` is surely the module ``module`` (see :meth:`module_ref`)."""
+        scope = self._scopes_meta.get(at)
+        if scope is None:
+            return False
+        assignments = scope[name]  # type: ignore[index]
+        if not assignments:
+            return False
+        surely_run = False
+        for assignment in assignments:
+            if not isinstance(assignment, Assignment) or not _binds_to(assignment.node, name, module):
+                return False
+            if isinstance(assignment.scope, GlobalScope) and not isinstance(scope, GlobalScope):
+                surely_run = surely_run or self._unconditional(assignment.node)
+            else:
+                surely_run = surely_run or self._runs_before(assignment.node, at)
+        return surely_run
+
+    def _import_aliases(self, module: str) -> list[str]:
+        """The names ``import module as name`` statements anywhere in the file bind."""
+        cache: dict[str, list[str]] = self.memo("import-aliases", dict)  # type: ignore[assignment]
+        if module not in cache:
+            names: list[str] = []
+            for node in self._parents:
+                if isinstance(node, cst.Import):
+                    for alias in node.names:
+                        if alias.asname is not None and isinstance(alias.asname.name, cst.Name) and _dotted(alias.name) == module:
+                            if alias.asname.name.value not in names:
+                                names.append(alias.asname.name.value)
+            cache[module] = names
+        return cache[module]
+
+    def _unconditional(self, node: cst.CSTNode) -> bool:
+        """A module-level statement that runs whenever the module is imported: not under ``if``,
+        a loop, ``except``, ``else`` or ``finally`` (a ``try:`` body and ``with`` are fine)."""
+        parent = self._parents.get(node)
+        while parent is not None and not isinstance(parent, cst.Module):
+            if not isinstance(parent, (cst.SimpleStatementLine, cst.IndentedBlock, cst.Try, cst.TryStar, cst.With)):
+                return False
+            parent = self._parents.get(parent)
+        return True
+
+    def _runs_before(self, node: cst.CSTNode, at: cst.CSTNode) -> bool:
+        """``node`` (an import) surely runs before ``at`` whenever ``at`` runs: its statement comes
+        first in a statement sequence that holds ``at`` (``import trio`` earlier in the function
+        body, or in the same ``if`` branch), reached through nothing conditional (a ``with`` body
+        is fine; ``if``, loops and ``try`` are not: ``if flag: import trio`` may leave it unbound)."""
+        path: dict[int, cst.CSTNode] = {}
+        child: cst.CSTNode = at
+        parent = self._parents.get(at)
+        while parent is not None:
+            path[id(parent)] = child
+            child, parent = parent, self._parents.get(parent)
+        child = node
+        parent = self._parents.get(node)
+        while parent is not None and id(parent) not in path:
+            if not (
+                isinstance(parent, (cst.SimpleStatementLine, cst.SimpleStatementSuite, cst.With))
+                or (isinstance(parent, cst.IndentedBlock) and isinstance(self._parents.get(parent), cst.With))
+            ):
+                return False
+            child, parent = parent, self._parents.get(parent)
+        if parent is None:
+            return False
+        if isinstance(parent, (cst.IndentedBlock, cst.Module, cst.SimpleStatementLine, cst.SimpleStatementSuite)):
+            body = list(parent.body)
+            mine = next((i for i, n in enumerate(body) if n is child), None)
+            theirs = next((i for i, n in enumerate(body) if n is path[id(parent)]), None)
+            return mine is not None and theirs is not None and mine < theirs
+        return False
+
+    def _fresh_name(self, base: str) -> str:
+        """``base`` (or ``base_2``, ...) when it occurs nowhere in the file, not even in a string."""
+        text = self.source.decode("utf-8", "replace") if self.source else self.module.code
+        used = set(re.findall(rf"(?<!\w){re.escape(base)}(?:_\d+)?(?!\w)", text))
+        name, n = base, 1
+        while name in used:
+            n += 1
+            name = f"{base}_{n}"
+        return name
 
     def memo(self, key: str, factory: object) -> object:
         """Per-file cache for analyses several rules share (threaded entry points, call graph)."""
@@ -316,6 +488,13 @@ class Context:
 
     # -- reporting -------------------------------------------------------------------------
     def add_finding(self, rule: Rule, node: cst.CSTNode, message: str, fix: Fix | None) -> None:
+        if fix is not None and any(isinstance(i, AliasedImport) for i in fix.imports):
+            aliased = [i.statement for i in fix.imports if isinstance(i, AliasedImport)]
+            fix = dataclasses.replace(
+                fix,
+                imports=tuple(i for i in fix.imports if not isinstance(i, AliasedImport)),
+                prelude=(*aliased, *fix.prelude),
+            )
         self.findings.append(PendingFinding(rule, node, message, fix))
 
 
@@ -418,11 +597,41 @@ def _top_level_statements(body: Iterable[cst.CSTNode]) -> Iterable[cst.SimpleSta
             yield from _top_level_statements(stmt.body.body)
 
 
-def _detect_library(imports: Mapping[str, str]) -> str:
+def _imported_modules(node: cst.Import | cst.ImportFrom) -> list[str]:
+    """The absolute modules an import statement imports from (``import a.b`` -> ``a.b``)."""
+    if isinstance(node, cst.Import):
+        return [_dotted(alias.name) for alias in node.names]
+    if node.module is not None and not node.relative:
+        return [_dotted(node.module)]
+    return []
+
+
+def _pick_library(libraries: set[str]) -> str:
     for lib in ("trio", "anyio"):
-        if any(key == lib or key.startswith(lib + ".") or key in (f"from:{lib}",) or key.startswith(f"from:{lib}.") for key in imports):
+        if lib in libraries:
             return lib
     return "asyncio"
+
+
+def _binds_to(node: cst.CSTNode, name: str, module: str) -> bool:
+    """``node`` (what binds ``name``) is an import statement binding ``name`` to the top-level
+    ``module``: ``import m``, ``import m.sub`` (binds ``m``), ``import m as name``."""
+    if not isinstance(node, cst.Import):
+        return False
+    found = False
+    for alias in node.names:
+        dotted = _dotted(alias.name)
+        if alias.asname is not None:
+            bound = alias.asname.name.value if isinstance(alias.asname.name, cst.Name) else ""
+            right = dotted == module
+        else:
+            bound = dotted.split(".", 1)[0]
+            right = bound == module
+        if bound == name:
+            if not right:
+                return False
+            found = True
+    return found
 
 
 def _dotted(node: cst.BaseExpression) -> str:

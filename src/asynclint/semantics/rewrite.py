@@ -1,4 +1,5 @@
-"""Building replacement nodes for fixes: ``await``, thread wrappers, library calls, with alias reuse."""
+"""Building replacement nodes for fixes: ``await``, thread wrappers, library calls, naming modules by
+names that are bound to them where the fix goes."""
 from __future__ import annotations
 
 from typing import Sequence
@@ -74,25 +75,27 @@ def _partial(ctx: Context, call: cst.Call) -> tuple[cst.BaseExpression, tuple[Im
     args = list(call.args)
     if not args:
         return func, ()
-    ref, imports = ctx.module_ref("functools")
+    ref, imports = ctx.module_ref("functools", call)
     return _call(dotted(f"{ref}.partial"), [cst.Arg(func), *args]), imports
 
 
 def thread_wrapper(ctx: Context, call: cst.Call) -> tuple[cst.Await, tuple[ImportSpec, ...]]:
-    """Run ``call`` on a worker thread and await it, in the module's async library and fix style:
+    """Run ``call`` on a worker thread and await it, in the async library of the call's scope and
+    the configured fix style (module names resolved where the call stands, see :func:`library_call`):
     ``await asyncio.to_thread(f, *a, **k)``,
     ``await asyncio.get_running_loop().run_in_executor(None, functools.partial(f, *a, **k))``,
     ``await trio.to_thread.run_sync(functools.partial(...))``, ``await anyio.to_thread.run_sync(...)``."""
-    lib = ctx.library
+    lib = ctx.library_at(call)
     if lib in ("trio", "anyio"):
         target, part_imports = _partial(ctx, call)
-        ref, imports = ctx.module_ref(lib)
-        if lib == "anyio" and "anyio.to_thread" not in ctx.imports:
-            imports = (ImportSpec("anyio.to_thread"),)
-            ref = ctx.imports.get("anyio") or "anyio"
+        ref, imports = ctx.module_ref(lib, call)
+        if lib == "anyio":
+            # ``anyio.to_thread`` is a submodule the package does not import: import it (module
+            # level, so every name of the package sees it); it binds ``anyio`` as ``import anyio`` would
+            imports = tuple(i for i in imports if i != ImportSpec("anyio")) + (ImportSpec("anyio.to_thread"),)
         new = _call(dotted(f"{ref}.to_thread.run_sync"), [cst.Arg(target)])
         return awaited(ctx, call, new), (*imports, *part_imports)
-    ref, imports = ctx.module_ref("asyncio")
+    ref, imports = ctx.module_ref("asyncio", call)
     if ctx.config.uses_run_in_executor:
         target, part_imports = _partial(ctx, call)
         loop = cst.Call(func=dotted(f"{ref}.get_running_loop"))
@@ -104,7 +107,9 @@ def thread_wrapper(ctx: Context, call: cst.Call) -> tuple[cst.Await, tuple[Impor
 
 
 def library_call(ctx: Context, call: cst.Call, attr: str) -> tuple[cst.Await, tuple[ImportSpec, ...]]:
-    """``await <lib>.<attr>(<the call's args>)`` for the module's async library (``asyncio.sleep``)."""
-    ref, imports = ctx.module_ref(ctx.library)
+    """``await <lib>.<attr>(<the call's args>)`` for the async library of the call's scope
+    (``asyncio.sleep``), named by a name bound to that library where the call stands
+    (:meth:`Context.module_ref`: an unshadowed existing import, else a new one)."""
+    ref, imports = ctx.module_ref(ctx.library_at(call), call)
     new = call.with_changes(func=dotted(f"{ref}.{attr}"), lpar=(), rpar=())
     return awaited(ctx, call, new), imports
