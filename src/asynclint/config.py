@@ -7,7 +7,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import pathspec
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -99,6 +98,8 @@ def _check_type(key: str, value: Any, default: Any) -> Any:
         if key.replace("_", "-") in ("exclude", "extend-exclude"):
             for pattern in items:
                 try:
+                    import pathspec  # only when there are patterns: plain imports stay light
+
                     pathspec.PathSpec.from_lines("gitwildmatch", [pattern])
                 except ValueError as exc:  # pathspec's GitWildMatchPatternError
                     raise ConfigError(f"{key}: invalid pattern {pattern!r} ({exc})") from None
