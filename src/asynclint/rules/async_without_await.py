@@ -9,7 +9,7 @@ from typing import Any, ClassVar
 import libcst as cst
 
 from asynclint.rule import COROUTINE_DEF, Example, Fix, Rule, Safety
-from asynclint.semantics.blocking import _classify_call as classify_call
+from asynclint.semantics.blocking import classify_call
 from asynclint.semantics.frameworks import (
     Registration,
     decorator_registration,

@@ -584,10 +584,6 @@ def classify_call(ctx: Context, node: cst.Call) -> tuple[Blocking, str] | None:
     return cache[key]
 
 
-#: the former private name (other rules imported it)
-_classify_call = classify_call
-
-
 def _sync_wait_blocks(ctx: Context, node: cst.Call, entry: Blocking) -> bool:
     if entry.held or not isinstance(node.func, cst.Attribute):
         return False
