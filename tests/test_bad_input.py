@@ -300,6 +300,15 @@ def test_parenthesized_annotated_target_is_linted(tmp_path: Path, target: str) -
     assert (out.returncode, out.stderr) == (1, "")
 
 
+def test_parenthesized_annotated_target_is_fixed(tmp_path: Path) -> None:
+    (tmp_path / "a.py").write_text("import time\n\n\nasync def handler():\n    (x): int = 1\n    time.sleep(x)\n")
+    out = run("--fix", "a.py", cwd=tmp_path)
+    assert (out.returncode, out.stdout, out.stderr) == (0, "Fixed 1 error. Found 0 remaining errors.\n", "")
+    fixed = (tmp_path / "a.py").read_text()
+    assert fixed == "import asyncio\n\n\nasync def handler():\n    (x): int = 1\n    await asyncio.sleep(x)\n"
+    compile(fixed, "a.py", "exec")
+
+
 # --- 7. deep nesting and long concatenations -------------------------------------------------------
 
 
@@ -372,6 +381,19 @@ def test_3001_concatenated_literals_lint_normally(tmp_path: Path, layout: str) -
     line = source.count("\n", 0, source.index("time.sleep")) + 1
     assert (out.returncode, out.stderr) == (1, "")
     assert out.stdout.splitlines() == [f"a.py:{line}:5: {FINDING.split(': ', 1)[1]}", "Found 1 error (1 fixable with --fix)."]
+
+
+def test_3001_concatenated_literals_are_fixed(tmp_path: Path) -> None:
+    value = "(" + " ".join(f'"s{i}"' for i in range(3001)) + ")"
+    source = BLOCKING + f"x = {value}\n"
+    (tmp_path / "a.py").write_text(source)
+    out = run("--fix", "a.py", cwd=tmp_path, timeout=120)
+    assert (out.returncode, out.stdout, out.stderr) == (0, "Fixed 1 error. Found 0 remaining errors.\n", "")
+    fixed = (tmp_path / "a.py").read_text()
+    assert fixed == source.replace("import time", "import asyncio").replace("time.sleep", "await asyncio.sleep")
+    namespace: dict[str, object] = {}
+    exec(compile(fixed, "a.py", "exec"), namespace)
+    assert namespace["x"] == "".join(f"s{i}" for i in range(3001))
 
 
 def test_too_many_concatenated_literals_is_one_line(tmp_path: Path) -> None:

@@ -99,6 +99,11 @@ def test_read_only_file_is_refused_and_the_others_are_fixed(tmp_path: Path) -> N
     proc = cli("--fix", ".", cwd=tmp_path)
     assert proc.returncode == 2
     assert proc.stderr == "asynclint: a_ro.py: cannot write: file is read-only (mode 0444); not written\n"
+    # the refused file keeps its finding, and the summary says it was not written
+    assert proc.stdout == (
+        "a_ro.py:4:5: ASL200 [*] `time.sleep(...)` blocks the event loop; use `await asyncio.sleep(...)`\n"
+        "Fixed 1 error. Found 1 remaining error (1 fixable with --fix). 1 file could not be written.\n"
+    )
     assert (tmp_path / "a_ro.py").read_text() == SLEEPY
     assert stat.S_IMODE((tmp_path / "a_ro.py").stat().st_mode) == 0o444
     assert (tmp_path / "b_ok.py").read_text() == SLEEPY_FIXED
@@ -136,6 +141,32 @@ def test_symlink_out_of_the_linted_tree_is_not_written(tmp_path: Path) -> None:
     proc = cli("--fix", "pkg/escape.py", cwd=project)
     assert proc.returncode == 2 and proc.stderr.startswith("asynclint: pkg/escape.py: cannot write: symlink points outside")
     assert outside.read_text() == SLEEPY
+
+
+def test_symlink_tree_is_the_project_not_the_file_system_root(tmp_path: Path) -> None:
+    project = tmp_path / "project"
+    (project / "sub").mkdir(parents=True)
+    (project / "pyproject.toml").write_text("[tool.asynclint]\n")
+    shared = project / "shared.py"
+    shared.write_text(SLEEPY)
+    outside = tmp_path / "outside.py"
+    outside.write_text(SLEEPY)
+    (project / "sub" / "to_shared.py").symlink_to(shared)
+    (project / "sub" / "escape.py").symlink_to(outside)
+    # run from a sub-folder: the project (where the configuration is) is the tree
+    proc = cli("--fix", ".", cwd=project / "sub")
+    assert proc.returncode == 2
+    assert proc.stderr == (
+        f"asynclint: escape.py: cannot write: symlink points outside the linted tree (to {outside}); not written\n"
+    )
+    assert shared.read_text() == SLEEPY_FIXED and outside.read_text() == SLEEPY
+    # run from "/" on an absolute path: "/" holds everything, so it is never the tree
+    shared.write_text(SLEEPY)
+    (project / "pyproject.toml").unlink()
+    proc = cli("--fix", str(project / "sub"), cwd=Path("/"))
+    assert proc.returncode == 2
+    assert proc.stderr.count("symlink points outside the linted tree") == 2
+    assert shared.read_text() == SLEEPY and outside.read_text() == SLEEPY
 
 
 def test_symlink_rule_with_an_explicit_root(tmp_path: Path) -> None:

@@ -176,10 +176,11 @@ def run(argv: Sequence[str], out: TextIO, err: TextIO) -> int:
                 if outcome.diff is not None:
                     out.write(printable(outcome.diff))
                 elif outcome.write_error is not None:
+                    # nothing was written: the file's findings are still there and are reported
                     _err(err, outcome.write_error)
                     failed = True
-                    if not reported:
-                        report.errors += 1
+                    report.unwritten += 1
+                    report.results.append(result)
                     continue
                 report.fixed += outcome.fixed
             if args.diff:

@@ -4,12 +4,13 @@ from __future__ import annotations
 import ast
 import bisect
 import codecs
+import contextlib
 import functools
 import io
 import sys
 import tokenize
 from dataclasses import dataclass, field
-from typing import Callable, Sequence, Union
+from typing import Callable, Iterator, Sequence, Union
 
 import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
@@ -136,13 +137,21 @@ def lint_bytes(
         return result
     # libcst walks trees recursively: long implicit string concatenations and deep expressions
     # (pydoc_data/topics.py in the standard library) need more than Python's default 1000 frames
+    with deep_recursion():
+        _parse_and_traverse(result, source, native, path, config, rules, noqa)
+    return result
+
+
+@contextlib.contextmanager
+def deep_recursion() -> Iterator[None]:
+    """libcst walks and rebuilds trees recursively: raise Python's limit to RECURSION_LIMIT
+    frames for the block (code nested deeper than MAX_DEPTH is refused before it gets here)."""
     limit = sys.getrecursionlimit()
     sys.setrecursionlimit(max(limit, RECURSION_LIMIT))
     try:
-        _parse_and_traverse(result, source, native, path, config, rules, noqa)
+        yield
     finally:
         sys.setrecursionlimit(limit)
-    return result
 
 
 def parse_source(source: bytes) -> cst.Module:
@@ -152,12 +161,8 @@ def parse_source(source: bytes) -> cst.Module:
     native = _native_parse(source, "<source>")
     if isinstance(native, _TooDeep):
         raise RecursionError(native.message)
-    limit = sys.getrecursionlimit()
-    sys.setrecursionlimit(max(limit, RECURSION_LIMIT))
-    try:
+    with deep_recursion():
         return _parse(source, native)
-    finally:
-        sys.setrecursionlimit(limit)
 
 
 def _parse_and_traverse(

@@ -24,7 +24,7 @@ from libcst.metadata.scope_provider import BaseAssignment
 
 from asynclint import registry
 from asynclint.config import Config
-from asynclint.engine import Result, could_match, lint_bytes
+from asynclint.engine import Result, could_match, deep_recursion, lint_bytes, parse_source
 from asynclint.noqa import is_skipped_file
 from asynclint.rule import Finding, Fix, Rule, Safety
 
@@ -46,6 +46,8 @@ class FixResult:
     remaining: list[Finding] = field(default_factory=list)
     error: str | None = None
     lint: Result | None = None
+    #: the lint of the original text: what stays true when the fixed text cannot be written
+    before: Result | None = None
 
     @property
     def changed(self) -> bool:
@@ -575,7 +577,7 @@ def fix_bytes(
     for round_ in range(MAX_ROUNDS + 1):
         lint = lint_bytes(current, path, config, rules)
         if first is None:
-            first = lint
+            first = out.before = lint
         if previous is not None and lint.error is None and _grew(previous[1], lint):
             # a fix must never create findings (an async handler made threaded that then races):
             # undo the round, find the fixes that added findings, and go on without them
@@ -608,9 +610,10 @@ def fix_bytes(
         by_fix = {id(f.fix): f for f in fixable}
         chosen = select_fixes([f.fix for f in fixable if f.fix is not None])
         try:
-            new_module = apply_fixes(lint.module, chosen)
-            new_source = new_module.bytes
-            cst.parse_module(new_source)
+            with deep_recursion():
+                new_source = apply_fixes(lint.module, chosen).bytes
+            # the engine's parse: also what libcst's parser alone refuses but Python accepts
+            parse_source(new_source)
         except Exception as exc:  # a fix that breaks the tree is a bug: report it, keep the file
             error = f"a fix produced invalid code ({_one_line(exc)}); file left unchanged"
             break
@@ -658,7 +661,8 @@ def _adding_findings(
     culprits = []
     for finding in applied:
         assert finding.fix is not None
-        alone = apply_fixes(lint.module, [finding.fix]).bytes
+        with deep_recursion():
+            alone = apply_fixes(lint.module, [finding.fix]).bytes
         if _grew(lint, lint_bytes(alone, path, config, rules)):
             culprits.append(finding)
     return culprits or applied
@@ -677,7 +681,7 @@ def _unparseable(source: bytes, lint: Result, rules: Sequence[type[Rule]]) -> st
     if is_skipped_file(source) or not could_match(source, rules):
         return None
     try:
-        cst.parse_module(source)
+        parse_source(source)
     except Exception as exc:
         return f"cannot parse file ({_one_line(exc)})"
     return None
@@ -730,13 +734,14 @@ def write_atomic(path: Path, data: bytes, root: Path | str | None = None) -> Non
 
     - a file that is not writable: mode without any write bit (checked on the mode bits, since
       root passes ``os.access``) or ``os.access(W_OK)`` false: ruff and editors do not write those;
-    - a symlink that resolves outside ``root``, the tree being linted. Without ``root``: the
-      current folder when the path lies inside it, else the folder holding the link. A symlink
-      inside it is followed (the file it points to is written, the link stays).
+    - a symlink that resolves outside the tree being linted: ``root`` (the project root) when the
+      link lies inside it, else the current folder when the link lies inside that, else the folder
+      holding the link; never the file system's root. A symlink inside the tree is followed (the
+      file it points to is written, the link stays).
     """
     target = Path(os.path.realpath(path))
     if os.path.islink(path):
-        tree = os.path.realpath(root if root is not None else _default_tree(path))
+        tree = os.path.realpath(_default_tree(path, root))
         if not _is_within(str(target), tree):
             raise OSError(errno.EPERM, f"symlink points outside the linted tree (to {target}); not written")
     info = os.stat(target)
@@ -770,10 +775,15 @@ def write_atomic(path: Path, data: bytes, root: Path | str | None = None) -> Non
     _fsync_folder(target.parent)
 
 
-def _default_tree(path: Path) -> str:
-    here = os.getcwd()
+def _default_tree(path: Path, root: Path | str | None = None) -> str:
     absolute = os.path.abspath(path)
-    return here if _is_within(absolute, here) else os.path.dirname(absolute)
+    for tree in (root, os.getcwd()):
+        if tree is None:
+            continue
+        tree = os.path.abspath(tree)
+        if _is_within(absolute, tree) and os.path.dirname(tree) != tree:  # not "/" or "C:\\"
+            return tree
+    return os.path.dirname(absolute)
 
 
 def _is_within(path: str, folder: str) -> bool:

@@ -29,6 +29,8 @@ class Report:
     unreadable: list[tuple[str, str]] = field(default_factory=list)
     #: files reported as errors (unreadable, nested too deeply, a failed fix): not "All checks passed!"
     errors: int = 0
+    #: --fix: files whose fixed text could not be written (read-only, a symlink out of the tree)
+    unwritten: int = 0
 
     @property
     def findings(self) -> list[Finding]:
@@ -93,6 +95,8 @@ def summary_line(report: Report) -> str:
     unchecked = ""
     if report.errors:
         unchecked = f" {report.errors} file{'s' if report.errors != 1 else ''} could not be checked."
+    if report.unwritten:
+        unchecked += f" {report.unwritten} file{'s' if report.unwritten != 1 else ''} could not be written."
     if not findings:
         if report.fixed:
             parts.append("Found 0 remaining errors.")

@@ -123,9 +123,12 @@ def process_file(path: Path, data: bytes, options: Options, rules: Sequence[type
             outcome.diff = unified_diff(name, fixed.original, fixed.source)
         else:
             try:
-                write_atomic(path, fixed.source)
+                write_atomic(path, fixed.source, root=options.config.root)
             except OSError as exc:
                 outcome.write_error = f"{name}: cannot write: {exc.strerror or exc}"
+                # the file keeps its original text: report what is in it
+                before = fixed.before if fixed.before is not None else Result(path=name)
+                outcome.result = portable_result(before, options.edits) if portable else before
                 return outcome
             outcome.fixed = fixed.fixed
     result = fixed.lint if fixed.lint is not None else Result(path=name)
