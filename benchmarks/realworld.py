@@ -6,9 +6,11 @@
     run        lint every project (all rules, or --select) and save the findings
     report     findings per rule and per project; judged precision per rule from the verdicts
                file; the findings nobody has judged yet (--unjudged N lists them)
-    fixcheck   copy the files that have findings (from the last `run`), run `--fix --unsafe-fixes`,
-               and check every changed file: it compiles, a second --fix changes nothing, and no
-               rule has more findings in it after than before (a fix must never add findings)
+    fixcheck   lint with every rule, copy the files that have findings, run `--fix --unsafe-fixes`
+               and check every changed file: it compiles, a second --fix changes nothing, no rule
+               has more findings in it after than before (a fix must never add findings), and
+               `ruff check --select F` finds no more than before. `--stdlib` adds the running
+               Python's standard library.
     all        fetch, run, report (the default)
 
 Run by hand, not in CI: it needs the network for `fetch` and takes minutes. The projects are kept
@@ -28,6 +30,7 @@ import os
 import shutil
 import subprocess
 import sys
+import sysconfig
 import tarfile
 import tempfile
 import time
@@ -144,7 +147,8 @@ def _unpack(archive: Path, src: Path, folder: str) -> None:
 def lint(paths: list[Path], extra: list[str], cwd: Path | None = None) -> list[dict]:
     cmd = [sys.executable, "-m", "asynclint", "--exit-zero", "--output-format", "json", *extra, *map(str, paths)]
     proc = subprocess.run(cmd, capture_output=True, text=True, cwd=cwd)
-    if proc.returncode != 0:
+    # exit 2 with one-line errors (a file nested too deeply, unreadable) still lints the rest
+    if proc.returncode not in (0, 2) or "Traceback" in proc.stderr or not proc.stdout:
         raise SystemExit(f"asynclint failed ({proc.returncode}) on {paths[0]}:\n{proc.stderr[-2000:]}")
     if proc.stderr.strip():
         print(proc.stderr.strip()[-2000:], file=sys.stderr)
@@ -242,36 +246,71 @@ def _ratios(c: collections.Counter) -> str:
 
 
 # -- fixcheck ---------------------------------------------------------------------------------
-def fixcheck(projects: tuple[Project, ...], extra: list[str], findings: list[dict]) -> int:
-    """--fix --unsafe-fixes on a copy of every file with a finding (asynclint checks one file at a
-    time, so no other file can change): each changed file compiles, a second --fix changes nothing,
-    and no rule has more findings after than before."""
+def all_codes() -> str:
+    proc = subprocess.run([sys.executable, "-m", "asynclint", "rules"], capture_output=True, text=True, check=True)
+    return ",".join(line.split()[0] for line in proc.stdout.splitlines() if line.startswith("ASL"))
+
+
+def fixcheck_targets(projects: tuple[Project, ...], stdlib: bool) -> list[tuple[str, Path, list[Path]]]:
+    """(name, root, paths to lint) for each project, and the running Python's standard library."""
+    targets = [(p.name, CACHE / "src" / p.folder, project_paths(p)) for p in projects]
+    if stdlib:
+        lib = Path(sysconfig.get_paths()["stdlib"])
+        paths = [p for p in sorted(lib.iterdir()) if p.name not in ("site-packages", "dist-packages")]
+        targets.append((f"stdlib-{sys.version_info[0]}.{sys.version_info[1]}", lib, paths))
+    return targets
+
+
+def ruff_f(paths: list[Path]) -> collections.Counter:
+    """pyflakes findings (ruff's F rules) per (file, code)."""
+    cmd = ["ruff", "check", "--isolated", "--no-cache", "--select", "F", "--output-format", "json", "--exit-zero",
+           *map(str, paths)]
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise SystemExit(f"ruff failed ({proc.returncode}): {proc.stderr[-1000:]}")
+    return collections.Counter((str(Path(d["filename"]).resolve()), d["code"]) for d in json.loads(proc.stdout or "[]"))
+
+
+def fixcheck(targets: list[tuple[str, Path, list[Path]]], extra: list[str]) -> int:
+    """--fix --unsafe-fixes on a copy of every file with a finding of any rule (asynclint checks one
+    file at a time, so no other file can change). Every changed file: compiles, a second --fix
+    changes nothing, no rule of asynclint has more findings in it than before, and ruff's pyflakes
+    rules (F: undefined and unused names, redefinitions) find no more than before."""
     problems = 0
     work = CACHE / "fixcheck"
     shutil.rmtree(work, ignore_errors=True)
-    changed_files = 0
-    for project in projects:
-        files = sorted({f["path"] for f in findings if f["project"] == project.name})
+    totals = collections.Counter()
+    for name, source_root, lint_paths in targets:
+        t0 = time.monotonic()
+        found = lint(lint_paths, extra)
+        files = sorted({str(Path(f["path"]).resolve().relative_to(source_root)) for f in found})
+        totals["files linted"] += len(_py_files(lint_paths))
         if not files:
+            print(f"{name:24}    0 files with findings")
             continue
-        root = work / project.folder
+        root = work / name
         paths = []
         for rel in files:
             target = root / rel
             target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(CACHE / "src" / project.folder / rel, target)
+            shutil.copy2(source_root / rel, target)
             paths.append(target)
         before_text = {p: p.read_bytes() for p in paths}
         before = lint(paths, extra)
+        flakes_before = ruff_f(paths)
         cmd = [sys.executable, "-m", "asynclint", "--fix", "--unsafe-fixes", "--exit-zero", "--output-format", "json",
                *extra, *map(str, paths)]
         proc = subprocess.run(cmd, capture_output=True, text=True)
+        refused = [line for line in proc.stderr.splitlines() if line.strip()]
         if proc.returncode != 0:
-            print(f"{project.name}: --fix exited {proc.returncode}: {proc.stderr.strip()[-500:]}")
-            problems += 1
+            # files --fix leaves alone say why (ASL001 files, a fix that would not compile): listed, not a crash
+            for line in refused:
+                print(f"  {line}")
+            if "Traceback" in proc.stderr or proc.returncode not in (0, 1, 2):
+                print(f"{name}: --fix crashed ({proc.returncode})")
+                problems += 1
         after = lint(paths, extra)
         changed = [p for p, old in before_text.items() if p.read_bytes() != old]
-        changed_files += len(changed)
         for p in changed:
             try:
                 compile(p.read_bytes(), str(p), "exec")
@@ -288,10 +327,19 @@ def fixcheck(projects: tuple[Project, ...], extra: list[str], findings: list[dic
         counts_after = collections.Counter((f["path"], f["code"]) for f in after)
         for key in sorted(counts_after):
             if counts_after[key] > counts_before[key]:
-                print(f"{project.name}: {key[1]} grew from {counts_before[key]} to {counts_after[key]} in {key[0]}")
+                print(f"{name}: {key[1]} grew from {counts_before[key]} to {counts_after[key]} in {key[0]}")
                 problems += 1
-        print(f"{project.name:24} {len(changed):4} of {len(paths)} files changed, findings {len(before)} -> {len(after)}")
-    print(f"\n{changed_files} files fixed, {problems} problems")
+        flakes_after = ruff_f(changed) if changed else collections.Counter()
+        for key in sorted(flakes_after):
+            if flakes_after[key] > flakes_before[key]:
+                print(f"{name}: ruff {key[1]} grew from {flakes_before[key]} to {flakes_after[key]} in {key[0]}")
+                problems += 1
+        fixed = len(before) - len(after)
+        totals.update({"files with findings": len(paths), "files fixed": len(changed), "findings": len(before),
+                       "findings fixed": fixed, "files refused": len(refused)})
+        print(f"{name:24} {len(changed):4} of {len(paths)} files changed, findings {len(before)} -> {len(after)}, "
+              f"{len(refused)} not fixed with a reason  {time.monotonic() - t0:6.1f} s")
+    print("\n" + ", ".join(f"{k}: {v}" for k, v in totals.items()) + f", problems: {problems}")
     return 1 if problems else 0
 
 
@@ -310,6 +358,7 @@ def main() -> int:
     parser.add_argument("--default-rules", action="store_true", help="lint with the default rule set only")
     parser.add_argument("--findings", type=Path, default=None, help="findings file (default: in the cache folder)")
     parser.add_argument("--unjudged", type=int, default=40, help="list at most N unjudged findings")
+    parser.add_argument("--stdlib", action="store_true", help="fixcheck: also the running Python's standard library")
     parser.add_argument("--wrong", action="store_true", help="list the findings judged fp or debatable")
     parser.add_argument("--verdicts-of", action="append", default=[], metavar="OLD=NEW",
                         help="look up verdicts of code OLD under NEW (an old findings file: ASL100=ASL104, since the "
@@ -323,7 +372,9 @@ def main() -> int:
     if args.command in ("fetch", "all"):
         fetch(projects)
     if args.command == "fixcheck":
-        return fixcheck(projects, extra, json.loads(out.read_text()))
+        # every rule, off-by-default ones too: a fix must add no finding of any rule
+        fix_extra = ["--select", args.select] if args.select else ["--select", all_codes()]
+        return fixcheck(fixcheck_targets(projects, args.stdlib), fix_extra)
     if args.command in ("run", "all"):
         findings = run(projects, extra, out)
     else:

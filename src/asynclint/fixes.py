@@ -570,11 +570,15 @@ def fix_bytes(
     current = source
     first: Result | None = None
     error: str | None = None
-    #: fixes found to add a finding of some rule: never offered again for this file
-    rejected: set[tuple[str, str, str]] = set()
+    #: fixes found to add a finding of some rule, and the text on which that was found: once other
+    #: fixes have changed the text, they are tried again (the finding they added may be gone: an
+    #: ASL104 for a caller that now awaits), so a second --fix finds nothing left to do
+    rejected: set[_FixKey] = set()
+    rejected_on = b""
     #: the round before: its source, its lint, and the findings whose fixes it applied
     previous: tuple[bytes, Result, list[Finding]] | None = None
-    for round_ in range(MAX_ROUNDS + 1):
+    rounds = 0  # rounds whose fixes were kept
+    for iteration in range(4 * MAX_ROUNDS + 1):
         lint = lint_bytes(current, path, config, rules)
         if first is None:
             first = out.before = lint
@@ -582,24 +586,31 @@ def fix_bytes(
             # a fix must never create findings (an async handler made threaded that then races):
             # undo the round, find the fixes that added findings, and go on without them
             current, lint, applied = previous
-            rejected |= {_fix_key(f) for f in _adding_findings(lint, applied, path, config, rules)}
+            keys = _fix_keys(lint)
+            rejected |= {keys[id(f)] for f in _adding_findings(lint, applied, path, config, rules)}
+            rejected_on = current
             out.fixed -= len(applied)
+            rounds -= 1
         previous = None
         out.lint = lint
         if lint.error is not None:
-            error = lint.error if round_ == 0 else f"after applying fixes: {lint.error}"
+            error = lint.error if iteration == 0 else f"after applying fixes: {lint.error}"
             break
-        if round_ == 0 and not lint.parsed:
+        if iteration == 0 and not lint.parsed:
             problem = _unparseable(source, lint, rules)
             if problem is not None:
                 error = f"{problem}; not fixed"
                 break
-        fixable = [f for f in lint.findings if applicable(f, unsafe) and _fix_key(f) not in rejected]
+        keys = _fix_keys(lint) if rejected else {}
+        fixable = [f for f in lint.findings if applicable(f, unsafe) and keys.get(id(f)) not in rejected]
+        if not fixable and rejected and rejected_on != current:
+            rejected = set()  # the text changed since: try them again
+            fixable = [f for f in lint.findings if applicable(f, unsafe)]
         if not fixable or lint.module is None:
             out.remaining = lint.findings
             out.source = current
             return out
-        if round_ == MAX_ROUNDS:
+        if rounds == MAX_ROUNDS or iteration == 4 * MAX_ROUNDS:
             still = ", ".join(f"{f.code} at line {f.line}" for f in fixable[:5])
             more = f" and {len(fixable) - 5} more" if len(fixable) > 5 else ""
             error = (
@@ -626,6 +637,7 @@ def fix_bytes(
             error = "a fix changed nothing; file left unchanged"
             break
         out.fixed += len(chosen)
+        rounds += 1
         previous = (current, lint, [by_fix[id(fix)] for fix in chosen])
         current = new_source
     out.error = f"{path}: {error}"
@@ -647,9 +659,39 @@ def _grew(before: Result, after: Result) -> bool:
     return any(n > old[code] for code, n in _counts(after).items())
 
 
-def _fix_key(finding: Finding) -> tuple[str, str, str]:
-    """Names a finding's fix across rounds (lines move as other fixes apply)."""
-    return (finding.code, finding.message, finding.fix.title if finding.fix is not None else "")
+#: a fix across rounds: code, message, fix title, the headers of the blocks around the finding, the
+#: text of its line, and its place among findings that share all of those
+_FixKey = tuple[str, str, str, tuple[str, ...], str, int]
+
+_HEADER = re.compile(r"\s*(?:async\s+)?(?:def|class|with|for|while|if|elif|else|try|except|finally|match|case)\b")
+
+
+def _fix_keys(lint: Result) -> dict[int, _FixKey]:
+    """Names each finding's fix so that it is recognised in a later round, where lines have moved
+    as other fixes applied: by its code, message and fix title (``time.sleep`` findings all share
+    those), the enclosing blocks' header lines (``async def handler():``, ``with LOCK:``) and its own
+    line's text; findings alike in all of that are told apart by their order."""
+    lines = split_lines(_decode(lint.source))
+    keys: dict[int, _FixKey] = {}
+    seen: collections.Counter[tuple] = collections.Counter()
+    for finding in lint.findings:
+        at = finding.line - 1
+        text = lines[at].strip() if 0 <= at < len(lines) else ""
+        headers: list[str] = []
+        indent = len(lines[at]) - len(lines[at].lstrip()) if 0 <= at < len(lines) else 0
+        for line in reversed(lines[:max(at, 0)]):
+            if indent == 0:
+                break
+            stripped = line.lstrip()
+            depth = len(line) - len(stripped)
+            if stripped.strip() and depth < indent and _HEADER.match(line):
+                headers.append(stripped.strip())
+                indent = depth
+        title = finding.fix.title if finding.fix is not None else ""
+        base = (finding.code, finding.message, title, tuple(headers), text)
+        keys[id(finding)] = (*base, seen[base])
+        seen[base] += 1
+    return keys
 
 
 def _adding_findings(
