@@ -6,11 +6,14 @@ from pathlib import PurePath
 import libcst as cst
 
 from asynclint.rule import Example, Safety
-from asynclint.semantics.threads import OPENERS, ThreadedRule, _arg, statement_text
+from asynclint.semantics.threads import OPENERS, ThreadedRule, Threads, _arg, facts, statement_text
 
 _WRITE_MODE_CHARS = frozenset("wax+")
 _PATH_WRITERS = frozenset({"write_text", "write_bytes"})
 _APPEND_ONLY_MODES = frozenset({"a", "ab", "ba", "at", "ta"})
+#: ``Path`` methods that read the file or look at it (check-then-act)
+_PATH_READERS = frozenset({"read_text", "read_bytes", "open", "exists", "is_file", "stat"})
+_PATH_CHECKS = frozenset({"os.path.exists", "os.path.isfile", "os.path.getsize", "os.stat"})
 
 
 class SharedFileWrite(ThreadedRule):
@@ -20,6 +23,12 @@ class SharedFileWrite(ThreadedRule):
     constant, `Path`/`os.path.join` of those, an environment variable). One write per append
     is not flagged: `with open(PATH, "a") as f:` (or `"ab"`/`"at"`, positional or `mode=`, or
     `Path(PATH).open("a")`) whose body is the single statement `f.write(...)`.
+
+    A function that reads the same file before writing it (`open(PATH)`, `PATH.read_text()`,
+    `os.path.exists(PATH)`, `PATH.exists()`: read-modify-write and check-then-act) has one race
+    from the first read to the last write: it is reported once, at the last write, naming both
+    ends, and only a lock held across all of them (one `with LOCK:` around the read and the
+    writes) makes it safe; a lock around the write alone does not.
 
     See ASL302 for what makes a function threaded and what counts as a lock.
 
@@ -37,8 +46,9 @@ class SharedFileWrite(ThreadedRule):
     are still flagged.
 
     ## Fix safety
-    The fix is unsafe: it wraps the statement (the whole `with open(...)` block) in
-    `with <lock>:`, reusing a module-level lock the module already holds around the same path,
+    The fix is unsafe: it wraps the statement (the whole `with open(...)` block), or for a
+    read-modify-write every statement from the one holding the first read to the one holding the
+    last write (a `with <lock>:` of the same lock among them is opened up), in `with <lock>:`, reusing a module-level lock the module already holds around the same path,
     else adding `_<stem>_lock = threading.Lock()` named after the file (`_records_lock` for
     `records.txt`) and `import threading` when missing. A lock only serialises threads of one
     process: several worker processes (`FUNCTIONS_WORKER_PROCESS_COUNT`, gunicorn `--workers`)
@@ -54,6 +64,12 @@ class SharedFileWrite(ThreadedRule):
     message = (
         "`{call}` writes the shared file {path} in `{func}()`, which {why}: concurrent calls interleave "
         "or truncate each other's writes; hold a lock around it (`with {lock}:`) or write to a per-call path"
+    )
+    rmw_message = (
+        "`{read}` at line {read_line} and `{call}` at line {line} read and write back the shared file {path} in `{func}()`, "
+        "which {why}: concurrent calls read the same old contents and each write back their own, so "
+        "updates are lost and readers see half-written files; hold one lock from the read to the last "
+        "write (`with {lock}:`)"
     )
     examples = (
         Example(
@@ -111,16 +127,45 @@ class SharedFileWrite(ThreadedRule):
         path = self._written_path(node)
         if path is None or self._single_append(node):
             return
-        found = self.threaded_here(node)
-        if found is None:
+        func = self.ctx.current_function
+        if func is None or func.asynchronous is not None:
             return
-        threads, func, why = found
+        threads = facts(self.ctx)
+        why = threads.threaded(func)
+        if why is None:
+            return
         ok, literal = threads.constant_path(path)
         if not ok or _is_device(literal):
             return
         state = path.value if isinstance(path, cst.Name) else None
         stem = PurePath(literal).stem if literal and PurePath(literal).stem else None
         base = stem or state or "file"
+        reads, writes = self._accesses(threads, func, path, literal)
+        if reads:
+            # a read-modify-write: one race from the first read to the last write, reported once
+            if node is not writes[-1]:
+                return
+            span = [reads[0], *writes]
+            if threads.locked_together(span):
+                return
+            lock, create, fixable = threads.lock_name(state, literal, base, func)
+            fix = None
+            if fixable:
+                fix = threads.lock_span_fix(span, lock, create, f"Hold `{lock}` from the read to the last write")
+            text = self.rmw_message.format(
+                read=statement_text(self.ctx, reads[0], 40),
+                read_line=threads.line(reads[0]),
+                call=statement_text(self.ctx, node, 40),
+                line=threads.line(node),
+                path=f"`{statement_text(self.ctx, path, 50)}`",
+                func=threads.display(func),
+                why=threads.describe(why),
+                lock=lock,
+            )
+            self.ctx.add_finding(self, node, text, fix)
+            return
+        if threads.locked(node):
+            return
         lock, create, fixable = threads.lock_name(state, literal, base, func)
         fix = threads.lock_fix(node, lock, create, f"Hold `{lock}` around the write") if fixable else None
         self.report(
@@ -132,6 +177,46 @@ class SharedFileWrite(ThreadedRule):
             why=threads.describe(why),
             lock=lock,
         )
+
+    def _accesses(
+        self, threads: Threads, func: cst.FunctionDef, path: cst.BaseExpression, literal: str | None
+    ) -> tuple[list[cst.Call], list[cst.Call]]:
+        """The calls of ``func`` that read the file at ``path`` before its first write, and the
+        calls that write it (single appends aside), in source order."""
+        key = literal if literal is not None else _text(self.ctx, path)
+        reads: list[cst.Call] = []
+        writes: list[cst.Call] = []
+        for call, owner in threads.calls:
+            if owner is not func:
+                continue
+            written = self._written_path(call)
+            if written is not None:
+                if self._single_append(call) or not self._same_file(threads, written, key, literal):
+                    continue
+                writes.append(call)
+                continue
+            read = self._read_path(call)
+            if read is not None and not writes and self._same_file(threads, read, key, literal):
+                reads.append(call)
+        return reads, writes
+
+    def _same_file(self, threads: Threads, expr: cst.BaseExpression, key: str, literal: str | None) -> bool:
+        if literal is not None:
+            ok, other = threads.constant_path(expr)
+            return ok and other == literal
+        return _text(self.ctx, expr) == key
+
+    def _read_path(self, call: cst.Call) -> cst.BaseExpression | None:
+        """The path expression when ``call`` reads a file or checks that it exists."""
+        func = call.func
+        names = self.ctx.qualified_names(func)
+        if names & OPENERS:
+            return _arg(call, 0, "file", "filename")
+        if names & _PATH_CHECKS:
+            return _arg(call, 0, "path")
+        if isinstance(func, cst.Attribute) and func.attr.value in _PATH_READERS:
+            return func.value
+        return None
 
     def _written_path(self, call: cst.Call) -> cst.BaseExpression | None:
         """The path expression when ``call`` opens a file for writing, else None."""
@@ -217,3 +302,7 @@ def _writes(mode: cst.BaseExpression | None) -> bool:
     value = mode.evaluated_value
     text = value.decode() if isinstance(value, bytes) else value
     return bool(set(text) & _WRITE_MODE_CHARS)
+
+
+def _text(ctx: object, node: cst.CSTNode) -> str:
+    return " ".join(ctx.module.code_for_node(node).split())  # type: ignore[attr-defined]

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import re
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import PurePath
 
@@ -1125,6 +1125,103 @@ class Threads:
                 return None  # ``import threading`` comes after where the lock would be defined
             prelude = (f"{lock} = {ref}.Lock()",)
         return Fix(title, Safety.UNSAFE, replacements, imports=imports, prelude=prelude)  # type: ignore[arg-type]
+
+    def lock_withs(self, node: cst.CSTNode) -> set[int]:
+        """The ``with <lock>:`` statements of its function whose body holds ``node`` (by id)."""
+        out: set[int] = set()
+        child, parent = node, self.ctx.parent(node)
+        while parent is not None and not isinstance(parent, (cst.FunctionDef, cst.Lambda, cst.ClassDef, cst.Module)):
+            if isinstance(parent, cst.With) and child is parent.body and any(self.is_lock(i.item) for i in parent.items):
+                out.add(id(parent))
+            child, parent = parent, self.ctx.parent(parent)
+        return out
+
+    def locked_together(self, nodes: Sequence[cst.CSTNode]) -> bool:
+        """One lock is held across all of ``nodes``: a ``with <lock>:`` holds them all, or (locks
+        taken by ``acquire()``, which are not followed across statements) each is under a lock."""
+        withs = [self.lock_withs(n) for n in nodes]
+        if set.intersection(*withs):
+            return True
+        return not any(withs) and all(self.locked(n) for n in nodes)
+
+    def lock_span_fix(self, nodes: Sequence[cst.CSTNode], lock: str, create: bool, title: str) -> Fix | None:
+        """Wrap the statements from the one holding the first of ``nodes`` to the one holding the
+        last in one ``with <lock>:``, in the innermost block that holds them all. A ``with <lock>:``
+        of the same lock at the top of that span is opened up (taking a non-reentrant lock twice
+        deadlocks); one deeper inside it makes the fix give up."""
+        chains = [self._block_chain(n) for n in nodes]
+        if any(chain is None for chain in chains):
+            return None
+        common = None
+        for block, _ in chains[0]:  # type: ignore[union-attr]
+            if all(any(b is block for b, _ in chain) for chain in chains):  # type: ignore[union-attr]
+                common = block
+                break
+        if common is None:
+            return None
+        body = list(common.body)
+        indices = [
+            body.index(next(stmt for b, stmt in chain if b is common))  # type: ignore[union-attr]
+            for chain in chains
+        ]
+        start, end = min(indices), max(indices)
+        span = body[start : end + 1]
+        inner: list[cst.BaseStatement] = []
+        for stmt in span:
+            if (
+                isinstance(stmt, cst.With)
+                and len(stmt.items) == 1
+                and isinstance(stmt.items[0].item, cst.Name)
+                and stmt.items[0].item.value == lock
+                and stmt.items[0].asname is None
+                and isinstance(stmt.body, cst.IndentedBlock)
+            ):
+                opened = list(stmt.body.body)
+                opened[0] = opened[0].with_changes(leading_lines=stmt.leading_lines)
+                inner.extend(opened)
+                continue
+            if self._mentions_lock(stmt, lock):
+                return None
+            inner.append(stmt)
+        first_leading = inner[0].leading_lines
+        inner[0] = inner[0].with_changes(leading_lines=())
+        wrapped = cst.With(
+            items=[cst.WithItem(item=cst.Name(lock))], body=cst.IndentedBlock(body=inner), leading_lines=first_leading
+        )
+        replacements: list[tuple[cst.CSTNode, cst.CSTNode | cst.RemovalSentinel]] = [(span[0], wrapped)]
+        replacements += [(stmt, cst.RemoveFromParent()) for stmt in span[1:]]
+        imports: tuple[ImportSpec, ...] = ()
+        prelude: tuple[str, ...] = ()
+        if create:
+            ref, imports = self.ctx.module_ref("threading")
+            if not imports and not self._import_in_header("threading"):
+                return None
+            prelude = (f"{lock} = {ref}.Lock()",)
+        return Fix(title, Safety.UNSAFE, replacements, imports=imports, prelude=prelude)  # type: ignore[arg-type]
+
+    def _block_chain(self, node: cst.CSTNode) -> list[tuple[cst.IndentedBlock, cst.BaseStatement]] | None:
+        """(block, the statement of that block holding ``node``) from the innermost block out to
+        the function's body; None outside a function or where a one-line suite is in the way."""
+        chain: list[tuple[cst.IndentedBlock, cst.BaseStatement]] = []
+        child, parent = node, self.ctx.parent(node)
+        while parent is not None:
+            if isinstance(parent, cst.IndentedBlock) and isinstance(child, cst.BaseStatement):
+                chain.append((parent, child))
+                if isinstance(self.ctx.parent(parent), (cst.FunctionDef, cst.ClassDef)):
+                    return chain
+            if isinstance(parent, (cst.Lambda, cst.Module, cst.ClassDef)):
+                return None
+            child, parent = parent, self.ctx.parent(parent)
+        return None
+
+    def _mentions_lock(self, stmt: cst.CSTNode, lock: str) -> bool:
+        todo: list[cst.CSTNode] = [stmt]
+        while todo:
+            node = todo.pop()
+            if isinstance(node, cst.Name) and node.value == lock:
+                return True
+            todo.extend(node.children)
+        return False
 
     def _import_in_header(self, module: str) -> bool:
         """The module's ``import threading`` sits in its leading import block (where preludes go)."""

@@ -1,0 +1,148 @@
+"""Races under real servers, on loopback: the handler runs as the server runs it, many requests at
+once; before ``asynclint --fix --unsafe-fixes`` updates are lost or requests fail on a torn file,
+after it none are, in repeated runs, and asynclint reports the fixed code clean.
+
+Each case starts its server as a subprocess bound to 127.0.0.1 on a free port and sends REQUESTS
+POSTs from CLIENTS client threads. The handlers sleep a millisecond between reading and writing
+(standing for real work: a lookup, a log call), which makes the race window wide enough to show
+in a few hundred requests.
+"""
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+REQUESTS = 300
+CLIENTS = 16
+
+FLASK_FILE_APP = textwrap.dedent(
+    '''\
+    import json
+    import pathlib
+    import time
+
+    from flask import Flask
+
+    app = Flask(__name__)
+    STATE = pathlib.Path(__file__).with_name("state.json")
+
+
+    @app.post("/hit")
+    def hit():
+        data = json.loads(STATE.read_text())
+        time.sleep(0.001)
+        data["count"] = data.get("count", 0) + 1
+        STATE.write_text(json.dumps(data))
+        return str(data["count"])
+    '''
+)
+
+
+def _asynclint(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ASYNCLINT_")}
+    return subprocess.run(
+        [sys.executable, "-m", "asynclint", "--no-cache", *args], cwd=cwd, capture_output=True, text=True, env=env
+    )
+
+
+class Server:
+    """A server subprocess on 127.0.0.1; the port is read from its log."""
+
+    def __init__(self, cmd: list[str], cwd: Path, listening: re.Pattern[str]) -> None:
+        # the log goes to a file: a pipe nobody reads fills up with 500 tracebacks and stalls the server
+        self.log = cwd / f"server-{time.monotonic_ns()}.log"
+        with open(self.log, "wb") as log:
+            self.proc = subprocess.Popen(cmd, cwd=cwd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        deadline = time.monotonic() + 30
+        while True:
+            found = listening.search(self.log.read_text(errors="replace"))
+            if found:
+                self.port = int(found.group(1))
+                break
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                raise AssertionError("server did not start:\n" + self.log.read_text(errors="replace"))
+            time.sleep(0.05)
+
+    def post(self, path: str) -> int:
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        try:
+            conn.request("POST", path, body=b"")
+            response = conn.getresponse()
+            response.read()
+            return response.status
+        finally:
+            conn.close()
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+
+
+def _hammer(server: Server, path: str) -> list[int]:
+    with ThreadPoolExecutor(CLIENTS) as pool:
+        return list(pool.map(lambda _: server.post(path), range(REQUESTS)))
+
+
+def _gunicorn(folder: Path) -> Server:
+    gunicorn = shutil.which("gunicorn", path=str(Path(sys.executable).parent)) or "gunicorn"
+    cmd = [gunicorn, "--worker-class", "gthread", "--threads", "8", "--workers", "1",
+           "--bind", "127.0.0.1:0", "--log-level", "info", "app:app"]
+    return Server(cmd, folder, re.compile(r"Listening at: http://127\.0\.0\.1:(\d+)"))
+
+
+def _flask_file_round(folder: Path) -> tuple[int, int]:
+    """(failed requests, final count) for one run of REQUESTS POSTs against a fresh state file."""
+    (folder / "state.json").write_text("{}")
+    server = _gunicorn(folder)
+    try:
+        statuses = _hammer(server, "/hit")
+    finally:
+        server.stop()
+    count = json.loads((folder / "state.json").read_text() or "{}").get("count", 0)
+    return sum(1 for s in statuses if s != 200), count
+
+
+@pytest.mark.server
+def test_flask_file_read_modify_write_under_gunicorn_gthread(tmp_path: Path) -> None:
+    (tmp_path / "app.py").write_text(FLASK_FILE_APP)
+    found = _asynclint("--select", "ASL3", "app.py", cwd=tmp_path)
+    assert found.returncode == 1
+    assert found.stdout.splitlines()[0].startswith(
+        "app.py:16:5: ASL300 `STATE.read_text()` at line 13 and `STATE.write_text(json.dumps(data))` at line 16 "
+        "read and write back the shared file `STATE` in `hit()`"
+    )
+
+    failed, count = _flask_file_round(tmp_path)
+    # lost updates (two requests read the same count) and torn reads (JSON half written): 500s
+    assert failed > 0 or count < REQUESTS, (failed, count)
+    before = (failed, count)
+
+    fixed = _asynclint("--select", "ASL3", "--fix", "--unsafe-fixes", "app.py", cwd=tmp_path)
+    assert fixed.returncode == 0, fixed.stdout + fixed.stderr
+    text = (tmp_path / "app.py").read_text()
+    assert "    with _state_lock:\n        data = json.loads(STATE.read_text())\n" in text
+    assert "        STATE.write_text(json.dumps(data))\n    return" in text
+    assert _asynclint("app.py", cwd=tmp_path).returncode == 0
+    assert _asynclint("--select", "ASL3", "app.py", cwd=tmp_path).returncode == 0
+
+    for _ in range(2):
+        assert _flask_file_round(tmp_path) == (0, REQUESTS), f"before the fix: {before}"
+    print(f"flask+gunicorn gthread file read-modify-write: before {before} (failed, count); after (0, {REQUESTS})")
