@@ -4,13 +4,17 @@ from __future__ import annotations
 import libcst as cst
 
 from asynclint.rule import Example, Safety
-from asynclint.semantics.threads import ThreadedRule, Threads, reads, statement_text
+from asynclint.semantics.threads import ThreadedRule, Threads, Why, facts, reads, statement_text
 
 
 class SharedStateRace(ThreadedRule):
     """Checks for non-atomic read-modify-writes of module-level state in a threaded function that
     holds no lock: `global x; x += 1`, `x = x + 1`, `D[k] += 1`, `D[k] = D.get(k, 0) + 1`,
-    `obj.attr += 1` on a module-level object.
+    `obj.attr += 1` on a module-level object; and the same spread over statements, reported once
+    at the store and naming the read: check-then-act (`if k not in CACHE: CACHE[k] = build(k)`,
+    the store under an `if`/`while` whose test reads the state) and a read into a local that the
+    store uses (`n = COUNTS.get(k, 0)` ... `COUNTS[k] = n + 1`; `t = TOTAL` ... `TOTAL = t + x`).
+    Only one lock held from the read to the store makes those safe.
 
     A threaded function is a sync `def` that a framework or the program runs on a pool thread
     (Azure Functions, Flask, FastAPI/Starlette sync endpoints, Django views, `threading.Thread`,
@@ -29,7 +33,8 @@ class SharedStateRace(ThreadedRule):
     attributes of a `threading.local()`, and code that only runs at import time.
 
     ## Fix safety
-    The fix is unsafe: it wraps the statement in `with <lock>:`, reusing a module-level lock the
+    The fix is unsafe: it wraps the statement (for an update spread over statements, every
+    statement from the read to the store) in `with <lock>:`, reusing a module-level lock the
     module already holds around the same state, or adding `_<name>_lock = threading.Lock()` (named
     after the state: `_counter_lock` for `COUNTER`) and `import threading` when missing. A new
     lock changes timing and can deadlock if the statement calls code that takes the same lock
@@ -48,6 +53,11 @@ class SharedStateRace(ThreadedRule):
     message = (
         "`{stmt}` is a non-atomic read-modify-write of module-level `{state}` in `{func}()`, which {why}: "
         "concurrent calls lose updates; hold a lock around it (`with {lock}:`)"
+    )
+    span_message = (
+        "`{read}` at line {read_line} {what} module-level `{state}` and `{stmt}` at line {line} stores it "
+        "in `{func}()`, which {why}: another call can change it in between, and one of the updates is "
+        "lost; hold one lock from the read to the store (`with {lock}:`)"
     )
     examples = (
         Example(
@@ -107,13 +117,77 @@ class SharedStateRace(ThreadedRule):
     def visit_Assign(self, node: cst.Assign) -> None:
         self._check(node)
 
-    def _check(self, node: cst.AugAssign | cst.Assign) -> None:
-        found = self.threaded_here(node)
+    def _split_update(
+        self, threads: Threads, func: cst.FunctionDef, node: cst.AugAssign | cst.Assign
+    ) -> tuple[cst.CSTNode, str, cst.Name] | None:
+        """A read-modify-write spread over statements, ending in the single store ``node``:
+        (the read, what kind, the state). Check-then-act: the store sits under an ``if``/``while``
+        whose test reads the same state (``if k not in CACHE: CACHE[k] = build()``). Read into a
+        local: the stored value uses a local assigned earlier in the function from the state
+        (``n = COUNTS.get(k, 0)`` ... ``COUNTS[k] = n + 1``)."""
+        if not isinstance(node, cst.Assign):
+            return None
+        found = _store_root(threads, node)
         if found is None:
+            return None
+        root, target = found
+        ref: cst.BaseExpression = target.value if isinstance(target, cst.Subscript) else target
+        child, parent = node, self.ctx.parent(node)
+        while parent is not None and parent is not func:
+            if isinstance(parent, (cst.If, cst.While)) and child is not parent.test and reads(parent.test, ref):
+                return parent.test, "check", root
+            child, parent = parent, self.ctx.parent(parent)
+        used = {n.value for n in _names(node.value)}
+        if not used:
+            return None
+        for stmt in _statements_before(func, node):
+            for small in stmt.body if isinstance(stmt, cst.SimpleStatementLine) else ():
+                if (
+                    isinstance(small, cst.Assign)
+                    and len(small.targets) == 1
+                    and isinstance(small.targets[0].target, cst.Name)
+                    and small.targets[0].target.value in used
+                    and reads(small.value, ref)
+                ):
+                    return small, "local", root
+        return None
+
+    def _report_span(
+        self, threads: Threads, func: cst.FunctionDef, why: Why, node: cst.CSTNode, read: cst.CSTNode, kind: str, root: cst.Name
+    ) -> None:
+        if threads.locked_together([read, node]):
             return
-        threads, func, why = found
+        lock, create, fixable = threads.lock_name(root.value, None, root.value, func)
+        fix = threads.lock_span_fix([read, node], lock, create, f"Hold `{lock}` from the read to the store") if fixable else None
+        what = "checks" if kind == "check" else "reads"
+        text = self.span_message.format(
+            read=statement_text(self.ctx, read, 40),
+            read_line=threads.line(read),
+            what=what,
+            stmt=statement_text(self.ctx, node, 40),
+            line=threads.line(node),
+            state=root.value,
+            func=threads.display(func),
+            why=threads.describe(why),
+            lock=lock,
+        )
+        self.ctx.add_finding(self, node, text, fix)
+
+    def _check(self, node: cst.AugAssign | cst.Assign) -> None:
+        func = self.ctx.current_function
+        if func is None or func.asynchronous is not None:
+            return
+        threads = facts(self.ctx)
+        why = threads.threaded(func)
+        if why is None:
+            return
         root = race_root(threads, node)
         if root is None:
+            span = self._split_update(threads, func, node)
+            if span is not None:
+                self._report_span(threads, func, why, node, *span)
+            return
+        if threads.locked(node):
             return
         lock, create, fixable = threads.lock_name(root.value, None, root.value, func)
 
@@ -133,6 +207,18 @@ class SharedStateRace(ThreadedRule):
             why=threads.describe(why),
             lock=lock,
         )
+
+
+def _store_root(threads: Threads, node: cst.Assign) -> tuple[cst.Name, cst.BaseExpression] | None:
+    """(module-level name, target) for a single store ``D[k] = v`` / ``obj.x = v`` / ``X = v``
+    into module state."""
+    if len(node.targets) != 1:
+        return None
+    target = node.targets[0].target
+    if not isinstance(target, (cst.Name, cst.Attribute, cst.Subscript)):
+        return None
+    root = threads.module_state_root(target)
+    return (root, target) if root is not None else None
 
 
 def race_root(threads: Threads, node: cst.BaseSmallStatement) -> cst.Name | None:
@@ -155,3 +241,37 @@ def race_root(threads: Threads, node: cst.BaseSmallStatement) -> cst.Name | None
         return root
     ref = target.value if isinstance(target, cst.Subscript) else target
     return root if reads(value, ref) else None  # else a single store
+
+
+def _names(tree: cst.CSTNode) -> list[cst.Name]:
+    out: list[cst.Name] = []
+    todo: list[cst.CSTNode] = [tree]
+    while todo:
+        node = todo.pop()
+        if isinstance(node, cst.Name):
+            out.append(node)
+        elif isinstance(node, cst.Attribute):
+            todo.append(node.value)
+        elif not isinstance(node, cst.Lambda):
+            todo.extend(node.children)
+    return out
+
+
+def _statements_before(func: cst.FunctionDef, node: cst.CSTNode) -> list[cst.BaseStatement]:
+    """The statements of ``func``'s body (not nested deeper) that come before the one holding
+    ``node``, nearest first."""
+    body = list(func.body.body) if isinstance(func.body, cst.IndentedBlock) else []
+    for i, stmt in enumerate(body):
+        if _contains(stmt, node):
+            return list(reversed(body[:i]))
+    return []
+
+
+def _contains(tree: cst.CSTNode, node: cst.CSTNode) -> bool:
+    todo: list[cst.CSTNode] = [tree]
+    while todo:
+        current = todo.pop()
+        if current is node:
+            return True
+        todo.extend(current.children)
+    return False
