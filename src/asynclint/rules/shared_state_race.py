@@ -17,9 +17,15 @@ class SharedStateRace(ThreadedRule):
     Only one lock held from the read to the store makes those safe.
 
     A threaded function is a sync `def` that a framework or the program runs on a pool thread
-    (Azure Functions, Flask, FastAPI/Starlette sync endpoints, Django views, `threading.Thread`,
-    `ThreadPoolExecutor.submit/map`, `run_in_executor`, `asyncio.to_thread`, configured entry
-    points), or a sync function of the same module that one of them calls. A statement counts as
+    (Azure Functions apps and blueprints, also a blueprint imported from another module of the
+    app; Flask views, request hooks and error handlers (`before_request`, `after_request`,
+    `teardown_*`, `errorhandler`); FastAPI/Starlette sync endpoints and sync dependencies
+    (`Depends(get_db)` on a `def`); Django function views, class-based and generic views;
+    `threading.Thread`, `ThreadPoolExecutor.submit/map`, `run_in_executor`, `asyncio.to_thread`,
+    configured entry points), or a sync function of the same module that one of them calls.
+    State includes the attributes of a module-level instance (`STATS = Stats()`): `self.hits += 1`
+    in a method of `Stats` reached from a threaded function races like a global; the fix takes the
+    lock the class already keeps (`self._lock`) when it keeps one. A statement counts as
     protected inside `with LOCK:` (or between `LOCK.acquire()` and `LOCK.release()`), or when
     every call path to its function holds a lock.
 

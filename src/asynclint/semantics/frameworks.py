@@ -40,6 +40,42 @@ FLASK_APPS = frozenset({"flask.Flask", "flask.Blueprint", "flask.app.Flask", "fl
 
 FASTAPI_VERBS = frozenset({"get", "post", "put", "patch", "delete", "head", "options", "trace", "api_route", "websocket"})
 FLASK_VERBS = frozenset({"route", "get", "post", "put", "patch", "delete"})
+#: Flask request hooks and error handlers: they run on the request's thread like the views
+FLASK_HOOKS = frozenset(
+    {
+        "before_request",
+        "after_request",
+        "teardown_request",
+        "teardown_appcontext",
+        "errorhandler",
+        "register_error_handler",
+        "before_app_request",
+        "after_app_request",
+        "teardown_app_request",
+        "app_errorhandler",
+        "url_value_preprocessor",
+        "url_defaults",
+        "context_processor",
+        "app_context_processor",
+    }
+)
+#: decorators of Azure Functions apps and blueprints that register a function
+AZURE_DECORATORS = frozenset(
+    {
+        "route",
+        "function_name",
+        "schedule",
+        "timer_trigger",
+        "queue_trigger",
+        "blob_trigger",
+        "event_hub_message_trigger",
+        "service_bus_queue_trigger",
+        "service_bus_topic_trigger",
+        "event_grid_trigger",
+        "cosmos_db_trigger",
+        "http_type",
+    }
+)
 DJANGO_VIEW_DECORATORS = frozenset(
     {
         "rest_framework.decorators.api_view",
@@ -77,6 +113,16 @@ def source_name(node: cst.BaseExpression) -> str:
     return "..."
 
 
+def _imported_azure_app(ctx: Context, expr: cst.BaseExpression) -> bool:
+    """``expr`` is a name imported from another module of the app (``from .blueprints import bp``)
+    in a module that imports ``azure.functions``: a blueprint or app built elsewhere."""
+    if not isinstance(expr, cst.Name):
+        return False
+    if not any(key.removeprefix("from:").startswith("azure.functions") for key in ctx.imports):
+        return False
+    return any(isinstance(node, (cst.Import, cst.ImportFrom)) for node in ctx.definitions(expr))
+
+
 def decorator_registration(ctx: Context, func: cst.FunctionDef) -> Registration | None:
     """The framework registration made by one of ``func``'s decorators, if any."""
     for decorator in func.decorators:
@@ -94,6 +140,10 @@ def decorator_registration(ctx: Context, func: cst.FunctionDef) -> Registration 
                 return Registration("Starlette", how, decorator, FASTAPI_POOL)
             if ctor in FLASK_APPS and method in FLASK_VERBS:
                 return Registration("Flask", how, decorator, FLASK_POOL)
+            if ctor in FLASK_APPS and method in FLASK_HOOKS:
+                return Registration("Flask", how, decorator, FLASK_POOL)
+        if isinstance(target, cst.Attribute) and target.attr.value in AZURE_DECORATORS and _imported_azure_app(ctx, target.value):
+            return Registration("Azure Functions", how, decorator, AZURE_POOL)
         names = ctx.qualified_names(target)
         if names & DJANGO_VIEW_DECORATORS:
             return Registration("Django", how, decorator, DJANGO_POOL)

@@ -86,6 +86,7 @@ THREAD_RUNNERS = frozenset(
 BACKGROUND_TASKS = frozenset({"fastapi.BackgroundTasks", "starlette.background.BackgroundTasks", "fastapi.background.BackgroundTasks"})
 #: Durable Functions apps: their decorated sync functions run on the same worker thread pool
 DURABLE_APPS = frozenset({"azure.durable_functions.DFApp", "azure.durable_functions.Blueprint"})
+FASTAPI_DEPENDS = frozenset({"fastapi.Depends", "fastapi.Security", "fastapi.params.Depends", "fastapi.params.Security"})
 DJANGO_ROUTES = frozenset({"django.urls.path", "django.urls.re_path", "django.conf.urls.url"})
 STARLETTE_ROUTES = frozenset({"starlette.routing.Route", "fastapi.routing.APIRoute"})
 
@@ -130,9 +131,14 @@ INTERPROCESS_LOCKS = frozenset(
 
 #: class-based handlers: base class -> methods that run on request threads
 _VERBS = ("get", "post", "put", "patch", "delete", "head", "options")
+#: the methods Django's generic views call on every request
+_DJANGO_GENERIC_METHODS = (
+    *_VERBS, "dispatch", "setup", "get_context_data", "get_queryset", "get_object", "get_form", "get_form_kwargs",
+    "form_valid", "form_invalid", "get_success_url", "get_redirect_url", "get_template_names",
+)
 CLASS_HANDLERS: dict[str, tuple[str, str, tuple[str, ...]]] = {
     "threading.Thread": ("threading", "a separate thread", ("run",)),
-    "django.views.View": ("Django", DJANGO_POOL, _VERBS),
+    "django.views.View": ("Django", DJANGO_POOL, (*_VERBS, "dispatch")),
     "django.views.generic.View": ("Django", DJANGO_POOL, _VERBS),
     "django.views.generic.base.View": ("Django", DJANGO_POOL, _VERBS),
     "rest_framework.views.APIView": ("Django REST framework", DJANGO_POOL, _VERBS),
@@ -141,6 +147,20 @@ CLASS_HANDLERS: dict[str, tuple[str, str, tuple[str, ...]]] = {
         DJANGO_POOL,
         ("list", "create", "retrieve", "update", "partial_update", "destroy"),
     ),
+    **{
+        f"django.views.generic.{name}": ("Django", DJANGO_POOL, _DJANGO_GENERIC_METHODS)
+        for name in (
+            "TemplateView", "RedirectView", "ListView", "DetailView", "FormView", "CreateView", "UpdateView",
+            "DeleteView", "ArchiveIndexView", "YearArchiveView", "MonthArchiveView", "DayArchiveView",
+        )
+    },
+    **{
+        f"django.views.generic.{module}.{name}": ("Django", DJANGO_POOL, _DJANGO_GENERIC_METHODS)
+        for module, name in (
+            ("base", "TemplateView"), ("base", "RedirectView"), ("list", "ListView"), ("detail", "DetailView"),
+            ("edit", "FormView"), ("edit", "CreateView"), ("edit", "UpdateView"), ("edit", "DeleteView"),
+        )
+    },
     "flask.views.MethodView": ("Flask", FLASK_POOL, _VERBS),
     "flask_restful.Resource": ("Flask", FLASK_POOL, _VERBS),
     "flask_restx.Resource": ("Flask", FLASK_POOL, _VERBS),
@@ -282,6 +302,28 @@ class Threads:
         if cls is not None:
             parts.insert(0, cls.name.value)
         return ".".join(parts)
+
+    def singleton(self, func: cst.FunctionDef) -> str | None:
+        """For a method (first parameter ``self``) of a class the module instantiates once at
+        module level (``STORE = Store()``): the instance's name, shared by every thread."""
+        cls = self.owner_class(func)
+        params = func.params.params
+        if cls is None or not params or params[0].name.value != "self":
+            return None
+        found = self.ctx.memo(("singletons", id(cls)), lambda: self._module_instances(cls.name.value))
+        return found[0] if len(found) == 1 else None
+
+    def _module_instances(self, class_name: str) -> list[str]:
+        out = []
+        for stmt in self.ctx.module.body:
+            if not isinstance(stmt, cst.SimpleStatementLine):
+                continue
+            for small in stmt.body:
+                value = small.value if isinstance(small, (cst.Assign, cst.AnnAssign)) else None
+                if isinstance(value, cst.Call) and isinstance(value.func, cst.Name) and value.func.value == class_name:
+                    targets = [t.target for t in small.targets] if isinstance(small, cst.Assign) else [small.target]
+                    out += [t.value for t in targets if isinstance(t, cst.Name)]
+        return out
 
     def owner_class(self, func: cst.FunctionDef) -> cst.ClassDef | None:
         block = self.ctx.parent(func)
@@ -600,6 +642,10 @@ class Threads:
         if names & THREAD_RUNNERS:
             target = _arg(call, 0, "func", "function")
             return (target, Registration("threads", how, call, "a worker thread")) if target else None
+        if names & FASTAPI_DEPENDS:
+            # a `def` dependency runs on the same thread pool as `def` endpoints
+            target = _arg(call, 0, "dependency")
+            return (target, Registration("FastAPI", f"{source_name(func)}(...) (a sync dependency)", call, FASTAPI_POOL)) if target else None
         if names & DJANGO_ROUTES:
             target = _arg(call, 1, "view")
             return (target, Registration("Django", how, call, DJANGO_POOL)) if target else None
@@ -847,10 +893,15 @@ class Threads:
 
     # -- shared state --------------------------------------------------------------------------
     def module_state_root(self, target: cst.BaseExpression) -> cst.Name | None:
-        """The module-level name whose state ``target`` writes, if any (``COUNTS`` for ``COUNTS[k]``)."""
+        """The module-level name whose state ``target`` writes, if any (``COUNTS`` for ``COUNTS[k]``;
+        ``STORE`` for ``self.hits`` in a method of the class of the module-level ``STORE = Store()``)."""
         root = _root_name(target)
         if root is None:
             return None
+        if root.value == "self" and not isinstance(target, cst.Name):
+            func = self.ctx.current_function
+            instance = self.singleton(func) if func is not None else None
+            return cst.Name(instance) if instance is not None else None
         found = self.module_assignments(root)
         if found is None:
             return None
@@ -1067,6 +1118,11 @@ class Threads:
         holds a lock, a non-reentrant lock is never taken again (that deadlocks); if such a lock
         already guards the state elsewhere, a new lock would not exclude it either: no fix then."""
         held_by_caller = func is not None and func in self.called_locked
+        if isinstance(func, cst.FunctionDef) and state is not None and self.singleton(func) == state:
+            # state of a shared instance: the lock its class already keeps, if it keeps one
+            own = self.class_lock(func)
+            if own is not None:
+                return own, False, not held_by_caller
         names = self._module_lock_names()
         existing = self.guarding_lock(state, literal)
         if existing is not None:
@@ -1112,7 +1168,7 @@ class Threads:
                 assert isinstance(first, cst.SimpleStatementLine)
                 inner = [first.with_changes(leading_lines=()), *body[start + 1 : end + 1]]
                 wrapped = cst.With(
-                    items=[cst.WithItem(item=cst.Name(lock))],
+                    items=[cst.WithItem(item=cst.parse_expression(lock))],
                     body=cst.IndentedBlock(body=inner),
                     leading_lines=first.leading_lines,
                 )
@@ -1171,8 +1227,7 @@ class Threads:
             if (
                 isinstance(stmt, cst.With)
                 and len(stmt.items) == 1
-                and isinstance(stmt.items[0].item, cst.Name)
-                and stmt.items[0].item.value == lock
+                and self._is_ref(stmt.items[0].item, lock)
                 and stmt.items[0].asname is None
                 and isinstance(stmt.body, cst.IndentedBlock)
             ):
@@ -1186,7 +1241,7 @@ class Threads:
         first_leading = inner[0].leading_lines
         inner[0] = inner[0].with_changes(leading_lines=())
         wrapped = cst.With(
-            items=[cst.WithItem(item=cst.Name(lock))], body=cst.IndentedBlock(body=inner), leading_lines=first_leading
+            items=[cst.WithItem(item=cst.parse_expression(lock))], body=cst.IndentedBlock(body=inner), leading_lines=first_leading
         )
         replacements: list[tuple[cst.CSTNode, cst.CSTNode | cst.RemovalSentinel]] = [(span[0], wrapped)]
         replacements += [(stmt, cst.RemoveFromParent()) for stmt in span[1:]]
@@ -1218,10 +1273,38 @@ class Threads:
         todo: list[cst.CSTNode] = [stmt]
         while todo:
             node = todo.pop()
-            if isinstance(node, cst.Name) and node.value == lock:
+            if self._is_ref(node, lock):
                 return True
             todo.extend(node.children)
         return False
+
+    def _is_ref(self, node: cst.CSTNode, ref: str) -> bool:
+        """``node`` is the name or attribute chain ``ref`` (``_lock``, ``self._lock``)."""
+        if isinstance(node, cst.Name):
+            return node.value == ref
+        if isinstance(node, cst.Attribute) and "." in ref:
+            return source_name(node) == ref
+        return False
+
+    def class_lock(self, func: cst.FunctionDef) -> str | None:
+        """``self.X`` when the class of method ``func`` keeps one lock in an attribute
+        (``self._lock = threading.Lock()`` in one of its methods)."""
+        cls = self.owner_class(func)
+        if cls is None:
+            return None
+        ctors = LOCK_CTORS | INTERPROCESS_LOCKS | set(self.config.lock_names)
+        found: set[str] = set()
+        for call, owner in self.calls:
+            if not isinstance(owner, cst.FunctionDef) or self.owner_class(owner) is not cls:
+                continue
+            if not self.ctx.qualified_names(call.func) & ctors:
+                continue
+            parent = self.ctx.parent(call)
+            targets = [t.target for t in parent.targets] if isinstance(parent, cst.Assign) else []
+            for target in targets:
+                if isinstance(target, cst.Attribute) and isinstance(target.value, cst.Name) and target.value.value == "self":
+                    found.add(f"self.{target.attr.value}")
+        return found.pop() if len(found) == 1 else None
 
     def _import_in_header(self, module: str) -> bool:
         """The module's ``import threading`` sits in its leading import block (where preludes go)."""
@@ -1246,7 +1329,7 @@ class Threads:
         self, node: cst.CSTNode, lock: str
     ) -> tuple[cst.CSTNode | None, cst.CSTNode | None]:
         ctx = self.ctx
-        item = [cst.WithItem(item=cst.Name(lock))]
+        item = [cst.WithItem(item=cst.parse_expression(lock))]
         current: cst.CSTNode | None = node
         while current is not None:
             parent = ctx.parent(current)
