@@ -43,7 +43,7 @@ from asynclint.fixes import fix_bytes
 
 _COMMON = dict(deadline=None, suppress_health_check=list(HealthCheck), print_blob=True)
 settings.register_profile("ci", max_examples=60, **_COMMON)
-settings.register_profile("long", max_examples=3000, **_COMMON)
+settings.register_profile("long", max_examples=1000, **_COMMON)
 settings.load_profile(os.environ.get("ASYNCLINT_FUZZ_PROFILE", "ci"))
 
 ALL_CODES = [rule.code for rule in registry.all_rules()]

@@ -50,6 +50,82 @@ FLASK_FILE_APP = textwrap.dedent(
 )
 
 
+FASTAPI_APP = textwrap.dedent(
+    '''\
+    import time
+
+    from fastapi import FastAPI
+
+    app = FastAPI()
+    COUNTS = {"hits": 0}
+
+
+    @app.post("/hit")
+    def hit():
+        n = COUNTS["hits"]
+        time.sleep(0.001)
+        COUNTS["hits"] = n + 1
+        return n
+
+
+    @app.get("/count")
+    def count():
+        return COUNTS["hits"]
+    '''
+)
+
+AZURE_APP = textwrap.dedent(
+    '''\
+    import time
+
+    import azure.functions as func
+
+    app = func.FunctionApp()
+    HITS = 0
+
+
+    def _pause():
+        time.sleep(0.001)
+        return 1
+
+
+    @app.route(route="hit", methods=["POST"])
+    def hit(req: func.HttpRequest) -> func.HttpResponse:
+        global HITS
+        HITS += _pause()
+        return func.HttpResponse(str(HITS))
+    '''
+)
+
+#: calls the app's functions as the Python worker does: sync functions on a ThreadPoolExecutor
+#: sized like PYTHON_THREADPOOL_THREAD_COUNT's default (min(32, CPUs + 4)), with HttpRequest objects
+AZURE_DRIVER = textwrap.dedent(
+    '''\
+    import os
+    import sys
+    from concurrent.futures import ThreadPoolExecutor
+
+    import azure.functions as func
+
+    sys.setswitchinterval(1e-5)
+    import function_app
+
+    handler = next(f for f in function_app.app.get_functions() if f.get_function_name() == "hit")
+    user_function = handler.get_user_function()
+    requests = int(sys.argv[1])
+    threads = min(32, (os.cpu_count() or 1) + 4)
+
+    def call(i):
+        request = func.HttpRequest(method="POST", url="/api/hit", body=b"", headers={})
+        return user_function(request).status_code
+
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        statuses = list(pool.map(call, range(requests)))
+    print(sum(1 for s in statuses if s != 200), function_app.HITS)
+    '''
+)
+
+
 def _asynclint(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("ASYNCLINT_")}
     return subprocess.run(
@@ -116,7 +192,10 @@ def _flask_file_round(folder: Path) -> tuple[int, int]:
         statuses = _hammer(server, "/hit")
     finally:
         server.stop()
-    count = json.loads((folder / "state.json").read_text() or "{}").get("count", 0)
+    try:
+        count = json.loads((folder / "state.json").read_text()).get("count", 0)
+    except ValueError:
+        count = -1  # the file itself was left torn
     return sum(1 for s in statuses if s != 200), count
 
 
@@ -146,3 +225,75 @@ def test_flask_file_read_modify_write_under_gunicorn_gthread(tmp_path: Path) -> 
     for _ in range(2):
         assert _flask_file_round(tmp_path) == (0, REQUESTS), f"before the fix: {before}"
     print(f"flask+gunicorn gthread file read-modify-write: before {before} (failed, count); after (0, {REQUESTS})")
+
+
+def _uvicorn(folder: Path) -> Server:
+    cmd = [sys.executable, "-m", "uvicorn", "app:app", "--host", "127.0.0.1", "--port", "0", "--log-level", "info"]
+    return Server(cmd, folder, re.compile(r"Uvicorn running on http://127\.0\.0\.1:(\d+)"))
+
+
+def _fastapi_round(folder: Path) -> tuple[int, int]:
+    server = _uvicorn(folder)
+    try:
+        statuses = _hammer(server, "/hit")
+        conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+        conn.request("GET", "/count")
+        count = json.loads(conn.getresponse().read())
+        conn.close()
+    finally:
+        server.stop()
+    return sum(1 for s in statuses if s != 200), count
+
+
+@pytest.mark.server
+def test_fastapi_def_endpoint_under_uvicorn(tmp_path: Path) -> None:
+    (tmp_path / "app.py").write_text(FASTAPI_APP)
+    found = _asynclint("--select", "ASL3", "app.py", cwd=tmp_path)
+    assert found.returncode == 1
+    assert found.stdout.splitlines()[0].startswith(
+        "app.py:13:5: ASL302 `n = COUNTS[\"hits\"]` at line 11 reads module-level `COUNTS` and "
+        "`COUNTS[\"hits\"] = n + 1` at line 13 stores it in `hit()`, which runs on the FastAPI/Starlette thread pool"
+    )
+    failed, count = _fastapi_round(tmp_path)
+    assert failed == 0 and count < REQUESTS, (failed, count)
+    before = (failed, count)
+
+    fixed = _asynclint("--select", "ASL3", "--fix", "--unsafe-fixes", "app.py", cwd=tmp_path)
+    assert fixed.returncode == 0, fixed.stdout + fixed.stderr
+    assert "    with _counts_lock:\n        n = COUNTS[\"hits\"]\n" in (tmp_path / "app.py").read_text()
+    assert _asynclint("--select", "ASL3", "app.py", cwd=tmp_path).returncode == 0
+    for _ in range(2):
+        assert _fastapi_round(tmp_path) == (0, REQUESTS), f"before the fix: {before}"
+    print(f"fastapi def endpoint under uvicorn: before {before} (failed, count); after (0, {REQUESTS})")
+
+
+def _azure_round(folder: Path) -> tuple[int, int]:
+    proc = subprocess.run(
+        [sys.executable, "driver.py", str(REQUESTS)], cwd=folder, capture_output=True, text=True, timeout=60
+    )
+    assert proc.returncode == 0, proc.stderr
+    failed, hits = proc.stdout.split()
+    return int(failed), int(hits)
+
+
+@pytest.mark.server
+def test_azure_functions_handler_on_the_worker_thread_pool(tmp_path: Path) -> None:
+    (tmp_path / "function_app.py").write_text(AZURE_APP)
+    (tmp_path / "driver.py").write_text(AZURE_DRIVER)
+    found = _asynclint("--select", "ASL3", "function_app.py", cwd=tmp_path)
+    assert found.returncode == 1
+    assert found.stdout.splitlines()[0].startswith(
+        "function_app.py:17:5: ASL302 `HITS += _pause()` is a non-atomic read-modify-write of module-level `HITS` in "
+        "`hit()`, which runs on the Azure Functions worker thread pool"
+    )
+    failed, hits = _azure_round(tmp_path)
+    assert failed == 0 and hits < REQUESTS, (failed, hits)
+    before = (failed, hits)
+
+    fixed = _asynclint("--select", "ASL3", "--fix", "--unsafe-fixes", "function_app.py", cwd=tmp_path)
+    assert fixed.returncode == 0, fixed.stdout + fixed.stderr
+    assert "    with _hits_lock:\n        HITS += _pause()\n" in (tmp_path / "function_app.py").read_text()
+    assert _asynclint("--select", "ASL3", "function_app.py", cwd=tmp_path).returncode == 0
+    for _ in range(2):
+        assert _azure_round(tmp_path) == (0, REQUESTS), f"before the fix: {before}"
+    print(f"azure functions handler on the worker pool: before {before} (failed, hits); after (0, {REQUESTS})")
