@@ -13,6 +13,7 @@ from libcst.metadata import Assignment, GlobalScope, PositionProvider
 from asynclint.config import Config
 from asynclint.rule import Fix, ImportSpec, Rule, Safety
 from asynclint.semantics import Context
+from asynclint.semantics import concurrency
 from asynclint.semantics.frameworks import (
     AZURE_POOL,
     DJANGO_POOL,
@@ -759,10 +760,26 @@ class Threads:
         positions = self.ctx.memo("positions", lambda: self.ctx.wrapper.resolve(PositionProvider))
         return positions[node].start.line  # type: ignore[index]
 
+    def pool_size(self, reg: Registration) -> str:
+        """How many calls of a handler run at once, where the project's configuration says so."""
+        root = self.config.root
+        if reg.framework == "Azure Functions":
+            size = concurrency.azure_pool(self.ctx.path, root)
+        elif reg.framework in ("Flask", "Django", "Django REST framework"):
+            size = concurrency.gunicorn_pool(self.ctx.path, root)
+        elif reg.framework in ("FastAPI", "Starlette"):
+            size = concurrency.anyio_pool(self.ctx.source)
+        else:
+            size = None
+        return size.describe() if size is not None else ""
+
     def describe(self, why: Why) -> str:
         """``runs on <pool> via <how> at line N`` (prefixed by the call chain for helpers)."""
         reg = why.registration
         text = f"runs on {reg.pool} via {reg.how} at line {self.line(reg.node)}"
+        size = self.pool_size(reg)
+        if size:
+            text += f", {size}"
         if len(why.chain) == 1:
             return text
         root = self.display(why.chain[0])
