@@ -44,7 +44,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="asynclint",
         description="Find and fix async/sync misuse: blocking calls in coroutines, unawaited "
         "coroutines, dangling tasks, races in threaded handlers.",
-        epilog="Subcommands: 'asynclint rules' lists the rules; 'asynclint rule ASL200' shows one rule's docs.",
+        epilog="Subcommands: 'asynclint rules' lists the rules; 'asynclint rule ASL200' shows one rule's docs; "
+        "'asynclint concurrency [PATH]' lists the threaded and async entry points, their pools and locks.",
         allow_abbrev=False,
     )
     p.add_argument("paths", nargs="*", metavar="PATH", help="files or folders to check (default: .)")
@@ -132,6 +133,10 @@ def _encodable(stream: TextIO, text: str) -> bool:
 def run(argv: Sequence[str], out: TextIO, err: TextIO) -> int:
     if argv and argv[0] in ("rule", "rules") and not Path(argv[0]).exists():
         return _rules_command(argv, out)
+    if argv and argv[0] == "concurrency" and not Path(argv[0]).exists():
+        from asynclint import concurrency_report
+
+        return concurrency_report.run(argv[1:], out, err)
     args = build_parser().parse_args(argv)
     if args.output_format not in FORMATS:  # argparse checks choices for given options, not defaults
         raise UsageError(
