@@ -59,11 +59,11 @@ def entries_of(path: str, source: bytes, config: Config) -> list[Entry]:
     for func in threads.functions:
         if func.asynchronous is None:
             continue
-        reg = decorator_registration(ctx, func)
-        if reg is None:
+        found = decorator_registration(ctx, func)
+        if found is None:
             continue
-        entry = Entry(path, threads.line(func), threads.display(func), "async", reg.framework,
-                      f"{reg.how} (line {threads.line(reg.node)})", EVENT_LOOP)
+        entry = Entry(path, threads.line(func), threads.display(func), "async", found.framework,
+                      f"{found.how} (line {threads.line(found.node)})", EVENT_LOOP)
         _touches(threads, func, entry)
         out.append(entry)
     return sorted(out, key=lambda e: e.line)

@@ -138,7 +138,8 @@ class SharedStateRace(ThreadedRule):
             return None
         root, target = found
         ref: cst.BaseExpression = target.value if isinstance(target, cst.Subscript) else target
-        child, parent = node, self.ctx.parent(node)
+        child: cst.CSTNode = node
+        parent = self.ctx.parent(node)
         while parent is not None and parent is not func:
             if isinstance(parent, (cst.If, cst.While)) and child is not parent.test and reads(parent.test, ref):
                 return parent.test, "check", root

@@ -109,10 +109,11 @@ def _gunicorn_in(folder: Path) -> PoolSize | None:
             if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name):
                 if isinstance(stmt.value, ast.Constant):
                     found[stmt.targets[0].id] = stmt.value.value
-        size = PoolSize(_int(found.get("threads")), _int(found.get("workers")), "gunicorn.conf.py",
-                        found.get("worker_class") if isinstance(found.get("worker_class"), str) else None)
-        if size.threads or size.processes or size.worker_class:
-            return size
+        worker_class = found.get("worker_class")
+        conf_size = PoolSize(_int(found.get("threads")), _int(found.get("workers")), "gunicorn.conf.py",
+                             worker_class if isinstance(worker_class, str) else None)
+        if conf_size.threads or conf_size.processes or conf_size.worker_class:
+            return conf_size
     for name in _SCRIPTS:
         try:
             text = (folder / name).read_text(encoding="utf-8", errors="replace")

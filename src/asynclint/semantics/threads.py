@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+import typing
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -311,7 +312,7 @@ class Threads:
         params = func.params.params
         if cls is None or not params or params[0].name.value != "self":
             return None
-        found = self.ctx.memo(("singletons", id(cls)), lambda: self._module_instances(cls.name.value))
+        found = typing.cast(list[str], self.ctx.memo(f"singletons:{id(cls)}", lambda: self._module_instances(cls.name.value)))
         return found[0] if len(found) == 1 else None
 
     def _module_instances(self, class_name: str) -> list[str]:
@@ -320,9 +321,14 @@ class Threads:
             if not isinstance(stmt, cst.SimpleStatementLine):
                 continue
             for small in stmt.body:
-                value = small.value if isinstance(small, (cst.Assign, cst.AnnAssign)) else None
+                value: cst.BaseExpression | None
+                if isinstance(small, cst.Assign):
+                    value, targets = small.value, [t.target for t in small.targets]
+                elif isinstance(small, cst.AnnAssign):
+                    value, targets = small.value, [small.target]
+                else:
+                    continue
                 if isinstance(value, cst.Call) and isinstance(value.func, cst.Name) and value.func.value == class_name:
-                    targets = [t.target for t in small.targets] if isinstance(small, cst.Assign) else [small.target]
                     out += [t.value for t in targets if isinstance(t, cst.Name)]
         return out
 
@@ -1255,7 +1261,7 @@ class Threads:
             if self._mentions_lock(stmt, lock):
                 return None
             inner.append(stmt)
-        first_leading = inner[0].leading_lines
+        first_leading = inner[0].leading_lines  # type: ignore[attr-defined]
         inner[0] = inner[0].with_changes(leading_lines=())
         wrapped = cst.With(
             items=[cst.WithItem(item=cst.parse_expression(lock))], body=cst.IndentedBlock(body=inner), leading_lines=first_leading
