@@ -23,16 +23,13 @@ for the closing note: ``pytest tests/test_fuzz.py --hypothesis-profile=long
 """
 from __future__ import annotations
 
-import asyncio
 import collections
 import os
 import textwrap
 import warnings
-from pathlib import Path
 
 import hypothesmith
 import libcst as cst
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 

@@ -6,7 +6,14 @@ from pathlib import PurePath
 import libcst as cst
 
 from asynclint.rule import Example, Safety
-from asynclint.semantics.threads import OPENERS, ThreadedRule, Threads, _arg, facts, statement_text
+from asynclint.semantics.threads import (
+    OPENERS,
+    ThreadedRule,
+    Threads,
+    _arg,
+    facts,
+    statement_text,
+)
 
 _WRITE_MODE_CHARS = frozenset("wax+")
 _PATH_WRITERS = frozenset({"write_text", "write_bytes"})

@@ -4,7 +4,14 @@ from __future__ import annotations
 import libcst as cst
 
 from asynclint.rule import Example, Safety
-from asynclint.semantics.threads import ThreadedRule, Threads, Why, facts, reads, statement_text
+from asynclint.semantics.threads import (
+    ThreadedRule,
+    Threads,
+    Why,
+    facts,
+    reads,
+    statement_text,
+)
 
 
 class SharedStateRace(ThreadedRule):

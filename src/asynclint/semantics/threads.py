@@ -13,8 +13,7 @@ from libcst.metadata import Assignment, GlobalScope, PositionProvider
 
 from asynclint.config import Config
 from asynclint.rule import Fix, ImportSpec, Rule, Safety
-from asynclint.semantics import Context
-from asynclint.semantics import concurrency
+from asynclint.semantics import Context, concurrency
 from asynclint.semantics.frameworks import (
     AZURE_POOL,
     DJANGO_POOL,
