@@ -24,7 +24,13 @@ from libcst.metadata.scope_provider import BaseAssignment
 
 from asynclint import registry
 from asynclint.config import Config
-from asynclint.engine import Result, could_match, deep_recursion, lint_bytes, parse_source
+from asynclint.engine import (
+    Result,
+    could_match,
+    deep_recursion,
+    lint_bytes,
+    parse_source,
+)
 from asynclint.noqa import is_skipped_file
 from asynclint.rule import Finding, Fix, Rule, Safety
 
