@@ -38,6 +38,9 @@ from asynclint.config import Config
 from asynclint.engine import Result, lint_bytes
 from asynclint.fixes import fix_bytes
 
+#: hypothesmith's programs are full of `"a"()` and `1 is 1`: CPython warns while compiling them
+pytestmark = pytest.mark.filterwarnings("ignore::SyntaxWarning")
+
 _COMMON = dict(deadline=None, suppress_health_check=list(HealthCheck), print_blob=True)
 settings.register_profile("ci", max_examples=60, **_COMMON)
 settings.register_profile("long", max_examples=1000, **_COMMON)
