@@ -35,7 +35,10 @@ class SharedFileWrite(ThreadedRule):
     `os.path.exists(PATH)`, `PATH.exists()`: read-modify-write and check-then-act) has one race
     from the first read to the last write: it is reported once, at the last write, naming both
     ends, and only a lock held across all of them (one `with LOCK:` around the read and the
-    writes) makes it safe; a lock around the write alone does not.
+    writes) makes it safe; a lock around the write alone does not. A call of a sync helper of the
+    same module counts as the read or write its own body makes (`data = load()` ... `save(data)`);
+    the helper's own write is then left to that finding (its lock covers the call), unless another
+    caller reaches it without that lock.
 
     See ASL302 for what makes a function threaded and what counts as a lock.
 
@@ -131,12 +134,20 @@ class SharedFileWrite(ThreadedRule):
     )
 
     def visit_Call(self, node: cst.Call) -> None:
-        path = self._written_path(node)
-        if path is None or self._single_append(node):
-            return
         func = self.ctx.current_function
         if func is None or func.asynchronous is not None:
             return
+        path = self._written_path(node)
+        direct = path is not None
+        if path is not None and self._single_append(node):
+            return
+        if path is None:
+            # a call of a helper of this module that writes a shared file: the end of a
+            # read-modify-write in this function when it read the file first (load() ... save())
+            helper = self._helper_writes(node, func)
+            if helper is None:
+                return
+            path = helper
         threads = facts(self.ctx)
         why = threads.threaded(func)
         if why is None:
@@ -171,7 +182,7 @@ class SharedFileWrite(ThreadedRule):
             )
             self.ctx.add_finding(self, node, text, fix)
             return
-        if threads.locked(node):
+        if not direct or threads.locked(node) or self._in_callers_span(threads, func, path, literal):
             return
         lock, create, fixable = threads.lock_name(state, literal, base, func)
         fix = threads.lock_fix(node, lock, create, f"Hold `{lock}` around the write") if fixable else None
@@ -189,7 +200,8 @@ class SharedFileWrite(ThreadedRule):
         self, threads: Threads, func: cst.FunctionDef, path: cst.BaseExpression, literal: str | None
     ) -> tuple[list[cst.Call], list[cst.Call]]:
         """The calls of ``func`` that read the file at ``path`` before its first write, and the
-        calls that write it (single appends aside), in source order."""
+        calls that write it (single appends aside), in source order; a call of a helper of this
+        module that reads or writes it counts as a read or a write."""
         key = literal if literal is not None else _text(self.ctx, path)
         reads: list[cst.Call] = []
         writes: list[cst.Call] = []
@@ -203,9 +215,65 @@ class SharedFileWrite(ThreadedRule):
                 writes.append(call)
                 continue
             read = self._read_path(call)
-            if read is not None and not writes and self._same_file(threads, read, key, literal):
-                reads.append(call)
+            if read is not None:
+                if not writes and self._same_file(threads, read, key, literal):
+                    reads.append(call)
+                continue
+            for helper_path, kind in self._helper_accesses(threads, call, func):
+                if not self._same_file(threads, helper_path, key, literal):
+                    continue
+                if kind == "write":
+                    writes.append(call)
+                    break
+                if not writes:
+                    reads.append(call)
+                    break
         return reads, writes
+
+    def _helper_accesses(
+        self, threads: Threads, call: cst.Call, owner: cst.FunctionDef
+    ) -> list[tuple[cst.BaseExpression, str]]:
+        """For a call of a sync function of this module (not ``owner`` itself): the files its own
+        body reads and writes, as (path expression, "read" / "write"); writes first."""
+        out: list[tuple[cst.BaseExpression, str]] = []
+        for helper in threads.resolve(call.func, owner, calls=True):
+            if not isinstance(helper, cst.FunctionDef) or helper is owner or helper.asynchronous is not None:
+                continue
+            for inner, inner_owner in threads.calls:
+                if inner_owner is not helper:
+                    continue
+                written = self._written_path(inner)
+                if written is not None and not self._single_append(inner):
+                    out.insert(0, (written, "write"))
+                    continue
+                read = self._read_path(inner) if written is None else None
+                if read is not None:
+                    out.append((read, "read"))
+        return out
+
+    def _helper_writes(self, call: cst.Call, owner: cst.FunctionDef) -> cst.BaseExpression | None:
+        threads = facts(self.ctx)
+        for path, kind in self._helper_accesses(threads, call, owner):
+            if kind == "write":
+                return path
+        return None
+
+    def _in_callers_span(
+        self, threads: Threads, func: cst.FunctionDef, path: cst.BaseExpression, literal: str | None
+    ) -> bool:
+        """Some caller of ``func`` reads the same file before calling it, with no lock across both:
+        that caller's read-modify-write finding takes one lock around the whole span, this call
+        included, and a second fix taking the lock inside ``func`` in the same round would
+        deadlock. Once the span is locked, ``func``'s write is judged on its other callers."""
+        for call, owner in threads.calls:
+            if not isinstance(owner, cst.FunctionDef) or owner is func:
+                continue
+            if func not in threads.resolve(call.func, owner, calls=True):
+                continue
+            reads, writes = self._accesses(threads, owner, path, literal)
+            if reads and call in writes and not threads.locked_together([reads[0], *writes]):
+                return True
+        return False
 
     def _same_file(self, threads: Threads, expr: cst.BaseExpression, key: str, literal: str | None) -> bool:
         if literal is not None:
