@@ -46,6 +46,7 @@ class EntryPoints:
             if isinstance(target, cst.FunctionDef) and target.asynchronous is not None:
                 continue
             self.entries.setdefault(target, registration)
+
     def _find_entries(self: Threads) -> None:
         for func in self.functions:
             if func.asynchronous is not None:
@@ -66,6 +67,7 @@ class EntryPoints:
             if found is not None:
                 target, registration = found
                 self._add_entry(self.resolve(target, owner), registration)
+
     def _azure_v1(self: Threads, func: cst.FunctionDef) -> Registration | None:
         """The v1 model: a module-level ``main`` whose parameters are ``azure.functions`` bindings
         (or any module-level ``main`` of an ``__init__.py`` that imports ``azure.functions``)."""
@@ -80,6 +82,7 @@ class EntryPoints:
         if PurePath(self.ctx.path).name == "__init__.py" and self._imports("azure.functions"):
             return Registration("Azure Functions", "the v1 `main` entry point", func.name, AZURE_POOL)
         return None
+
     def _imports(self: Threads, *modules: str) -> bool:
         """The module imports one of ``modules`` or a submodule (``import x``, ``from x import y``)."""
         return any(
@@ -87,6 +90,7 @@ class EntryPoints:
             for key in self.ctx.imports
             for m in modules
         )
+
     def _django_view(self: Threads, func: cst.FunctionDef) -> Registration | None:
         """A function view of a Django app's ``views.py`` (or ``views/`` package): a public
         module-level function whose first parameter is ``request``, in a module that imports
@@ -102,11 +106,13 @@ class EntryPoints:
         if not self._imports("django", "rest_framework"):
             return None
         return Registration("Django", "a function view in views.py", func.name, DJANGO_POOL)
+
     def _configured_name(self: Threads, names: set[str]) -> str | None:
         for entry in self.config.thread_entrypoints:
             if entry in names:
                 return entry
         return None
+
     def _local_match(self: Threads, local: str) -> str | None:
         """A configured qualified name that names the module-local ``local`` (``pkg.jobs.run``)."""
         stem = PurePath(self.ctx.path).stem
@@ -116,6 +122,7 @@ class EntryPoints:
             if entry == local or entry.endswith(f"{stem}.{local}"):
                 return entry
         return None
+
     def _configured(self: Threads, func: cst.FunctionDef) -> Registration | None:
         if not self.config.thread_entrypoints:
             return None
@@ -133,6 +140,7 @@ class EntryPoints:
         if entry is not None:
             return Registration("configured", f"thread-entrypoints `{entry}`", func.name, "a pool thread")
         return None
+
     def _class_entries(self: Threads, cls: cst.ClassDef) -> None:
         for base in cls.bases:
             for name in self.ctx.qualified_names(base.value):
@@ -145,6 +153,7 @@ class EntryPoints:
                     found = self.method(cls, method)
                     if found is not None:
                         self._add_entry([found], Registration(framework, how, base, pool))
+
     def _executor_kind(self: Threads, expr: cst.BaseExpression) -> str | None:
         instances = {n[:-2] for n in self.ctx.instance_names(expr) if n.endswith("()")}
         if instances & PROCESS_EXECUTORS:
@@ -152,6 +161,7 @@ class EntryPoints:
         if instances & THREAD_EXECUTORS:
             return "thread"
         return None
+
     def _call_entry(self: Threads, call: cst.Call, owner: Callable_ | None) -> tuple[cst.BaseExpression, Registration] | None:
         ctx = self.ctx
         func = call.func
@@ -217,6 +227,7 @@ class EntryPoints:
             target = _arg(call, 1, "route", "endpoint")
             return (target, Registration("Starlette", how, call, FASTAPI_POOL)) if target else None
         return None
+
     def _annotated(self: Threads, expr: cst.BaseExpression, types: frozenset[str]) -> bool:
         """``expr`` is a parameter annotated with one of ``types`` (``tasks: BackgroundTasks``)."""
         if not isinstance(expr, cst.Name):
@@ -227,6 +238,7 @@ class EntryPoints:
             and bool(self.ctx.qualified_names(node.annotation.annotation) & types)
             for node in self.ctx.definitions(expr)
         )
+
     def _durable(self: Threads, func: cst.FunctionDef) -> Registration | None:
         for decorator in func.decorators:
             expr = decorator.decorator

@@ -62,6 +62,7 @@ class LockFix:
                 return None  # ``import threading`` comes after where the lock would be defined
             prelude = (f"{lock} = {ref}.Lock()",)
         return Fix(title, Safety.UNSAFE, replacements, imports=imports, prelude=prelude)  # type: ignore[arg-type]
+
     def lock_span_fix(self: Threads, nodes: Sequence[cst.CSTNode], lock: str, create: bool, title: str) -> Fix | None:
         """Wrap the statements from the one holding the first of ``nodes`` to the one holding the
         last in one ``with <lock>:``, in the innermost block that holds them all. A ``with <lock>:``
@@ -115,6 +116,7 @@ class LockFix:
                 return None
             prelude = (f"{lock} = {ref}.Lock()",)
         return Fix(title, Safety.UNSAFE, replacements, imports=imports, prelude=prelude)  # type: ignore[arg-type]
+
     def _block_chain(self: Threads, node: cst.CSTNode) -> list[tuple[cst.IndentedBlock, cst.BaseStatement]] | None:
         """(block, the statement of that block holding ``node``) from the innermost block out to
         the function's body; None outside a function or where a one-line suite is in the way."""
@@ -129,6 +131,7 @@ class LockFix:
                 return None
             child, parent = parent, self.ctx.parent(parent)
         return None
+
     def _mentions_lock(self: Threads, stmt: cst.CSTNode, lock: str) -> bool:
         todo: list[cst.CSTNode] = [stmt]
         while todo:
@@ -137,6 +140,7 @@ class LockFix:
                 return True
             todo.extend(node.children)
         return False
+
     def _is_ref(self: Threads, node: cst.CSTNode, ref: str) -> bool:
         """``node`` is the name or attribute chain ``ref`` (``_lock``, ``self._lock``)."""
         if isinstance(node, cst.Name):
@@ -144,6 +148,7 @@ class LockFix:
         if isinstance(node, cst.Attribute) and "." in ref:
             return source_name(node) == ref
         return False
+
     def _import_in_header(self: Threads, module: str) -> bool:
         """The module's ``import threading`` sits in its leading import block (where preludes go)."""
         for i, stmt in enumerate(self.ctx.module.body):
@@ -162,6 +167,7 @@ class LockFix:
                 if isinstance(small, cst.Import) and any(source_name(a.name) == module for a in small.names):
                     return True
         return False
+
     def _wrap_target(
         self: Threads, node: cst.CSTNode, lock: str
     ) -> tuple[cst.CSTNode | None, cst.CSTNode | None]:

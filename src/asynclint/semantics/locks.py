@@ -39,6 +39,7 @@ class Locks:
             elif isinstance(parent, cst.AnnAssign) and isinstance(parent.target, cst.Attribute):
                 out.add(parent.target.attr.value)
         return out
+
     def is_lock(self: Threads, expr: cst.BaseExpression) -> bool:
         """``expr`` is a lock shared by the threads that use it (a lock built per call is not)."""
         ctx = self.ctx
@@ -64,6 +65,7 @@ class Locks:
             return False
         words = set(terminal.lower().strip("_").split("_"))
         return bool(words & _LOCK_WORDS) or (terminal.lower().endswith("lock") and not terminal.lower().endswith(("block", "clock")))
+
     def _local_lock(self: Threads, expr: cst.BaseExpression) -> bool:
         """A lock bound to a local of the function that uses it: every call makes a new one."""
         if not isinstance(expr, cst.Name):
@@ -73,6 +75,7 @@ class Locks:
             return False
         found = list(scope[expr.value])  # type: ignore[index]
         return bool(found) and all(isinstance(a, Assignment) and a.scope is scope for a in found)
+
     def _lock_call(self: Threads, stmt: cst.CSTNode, method: str) -> cst.BaseExpression | None:
         """``L`` for a statement ``L.acquire()`` / ``L.release()`` on a lock."""
         if isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1:
@@ -87,6 +90,7 @@ class Locks:
         ):
             return stmt.func.value
         return None
+
     def _held_before(self: Threads, body: Iterable[cst.CSTNode], child: cst.CSTNode) -> bool:
         held: list[cst.BaseExpression] = []
         for stmt in body:
@@ -100,6 +104,7 @@ class Locks:
                 for released in self._releases(stmt):
                     held = [h for h in held if not same_ref(h, released)]
         return False
+
     def _releases(self: Threads, stmt: cst.CSTNode) -> list[cst.BaseExpression]:
         """Locks ``stmt`` releases, directly or anywhere inside it (``try: ... finally: L.release()``)."""
         direct = self._lock_call(stmt, "release")
@@ -122,6 +127,7 @@ class Locks:
                 out.append(node.func.value)
             todo.extend(node.children)
         return out
+
     def locked(self: Threads, node: cst.CSTNode) -> bool:
         """``node`` is lexically under a lock in its function: ``with L:``, or after ``L.acquire()``
         with no ``L.release()`` in between (``if L.acquire(...):`` too)."""
@@ -152,6 +158,7 @@ class Locks:
                 return True
             child, parent = parent, ctx.parent(parent)
         return False
+
     def lock_withs(self: Threads, node: cst.CSTNode) -> set[int]:
         """The ``with <lock>:`` statements of its function whose body holds ``node`` (by id)."""
         out: set[int] = set()
@@ -161,6 +168,7 @@ class Locks:
                 out.add(id(parent))
             child, parent = parent, self.ctx.parent(parent)
         return out
+
     def locked_together(self: Threads, nodes: Sequence[cst.CSTNode]) -> bool:
         """One lock is held across all of ``nodes``: a ``with <lock>:`` holds them all, or (locks
         taken by ``acquire()``, which are not followed across statements) each is under a lock."""
@@ -168,6 +176,7 @@ class Locks:
         if set.intersection(*withs):
             return True
         return not any(withs) and all(self.locked(n) for n in nodes)
+
     def _module_lock_names(self: Threads) -> dict[str, str]:
         """Module-level names -> "lock", "rlock" (reentrant) or "" (bound to something else)."""
 
@@ -198,6 +207,7 @@ class Locks:
             return out
 
         return self.ctx.memo("threads.module_locks", build)  # type: ignore[return-value]
+
     def guarding_lock(self: Threads, state: str | None, literal: str | None) -> str | None:
         """A module-level lock the module already holds around ``state`` (a name) or the path
         literal: in a ``with LOCK:`` body, or between ``LOCK.acquire()`` and ``LOCK.release()``."""
@@ -228,6 +238,7 @@ class Locks:
                 if any(same_ref(r, func.value) for r in self._releases(stmt)):
                     break
         return None
+
     def _mentions(self: Threads, body: cst.CSTNode, state: str | None, literal: str | None) -> bool:
         todo: list[cst.CSTNode] = [body]
         while todo:
@@ -238,6 +249,7 @@ class Locks:
                 return True
             todo.extend(node.children)
         return False
+
     def lock_name(
         self: Threads, state: str | None, literal: str | None, base: str, func: Callable_ | None = None
     ) -> tuple[str, bool, bool]:
@@ -264,6 +276,7 @@ class Locks:
             candidate = f"{stem}{n}"
             n += 1
         return candidate, candidate not in names, True
+
     def class_lock(self: Threads, func: cst.FunctionDef) -> str | None:
         """``self.X`` when the class of method ``func`` keeps one lock in an attribute
         (``self._lock = threading.Lock()`` in one of its methods)."""

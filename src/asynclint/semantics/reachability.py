@@ -36,6 +36,7 @@ class Reachability:
                             if found is not None:
                                 return found
         return None
+
     def _classes_of(self: Threads, expr: cst.BaseExpression) -> list[cst.ClassDef]:
         """Module classes ``expr`` names or builds (``Worker``, ``Worker()``, ``w`` bound to one)."""
         if isinstance(expr, cst.Call):
@@ -48,10 +49,12 @@ class Reachability:
                         out.extend(self._classes_named(value.func))
             return out
         return []
+
     def _classes_named(self: Threads, expr: cst.BaseExpression) -> list[cst.ClassDef]:
         if isinstance(expr, cst.Name):
             return [d for d in self.ctx.definitions(expr) if isinstance(d, cst.ClassDef)]
         return []
+
     def resolve(
         self: Threads, expr: cst.BaseExpression, owner: Callable_ | None, calls: bool = False, depth: int = 0
     ) -> list[Callable_]:
@@ -102,6 +105,7 @@ class Reachability:
             found = [self.method(c, name) for c in classes]
             return [f for f in found if f is not None]
         return []
+
     def _loop_elements(self: Threads, name: cst.Name) -> list[cst.BaseExpression]:
         """The elements ``name`` takes as the target of ``for name in (a, b):`` (or of a list or
         tuple bound to a name: ``JOBS = [a, b]; for fn in JOBS:``), so ``pool.submit(fn)`` in the
@@ -123,6 +127,7 @@ class Reachability:
             if isinstance(iterable, (cst.Tuple, cst.List, cst.Set)):
                 out.extend(e.value for e in iterable.elements if not isinstance(e, (cst.StarredElement,)))
         return out
+
     def _propagate(self: Threads) -> None:
         """Breadth-first from the entry points: ``unlocked`` holds functions some call path reaches
         without holding a lock (with the shortest such path), ``reached`` every threaded function."""
@@ -154,12 +159,14 @@ class Reachability:
                 self.unlocked[func] = why
             for callee, locked_site in edges.get(func, ()):
                 queue.append((callee, Why(why.registration, (*why.chain, callee)), held or locked_site))
+
     def threaded(self: Threads, func: Callable_ | None) -> Why | None:
         """Why ``func`` runs on a pool thread with no lock held by its callers (None: it does not,
         or every call path to it holds a lock)."""
         if func is None or (isinstance(func, cst.FunctionDef) and func.asynchronous is not None):
             return None
         return self.unlocked.get(func)
+
     def pool_size(self: Threads, reg: Registration) -> str:
         """How many calls of a handler run at once, where the project's configuration says so."""
         root = self.config.root
@@ -172,6 +179,7 @@ class Reachability:
         else:
             size = None
         return size.describe() if size is not None else ""
+
     def describe(self: Threads, why: Why) -> str:
         """``runs on <pool> via <how> at line N`` (prefixed by the call chain for helpers)."""
         reg = why.registration

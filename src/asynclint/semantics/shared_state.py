@@ -44,6 +44,7 @@ class SharedState:
                 if self._ctor_names(value) & {"threading.local", "_threading_local.local"}:
                     return None  # attributes of a threading.local() are per thread
         return root
+
     def singleton(self: Threads, func: cst.FunctionDef) -> str | None:
         """For a method (first parameter ``self``) of a class the module instantiates once at
         module level (``STORE = Store()``): the instance's name, shared by every thread."""
@@ -53,6 +54,7 @@ class SharedState:
             return None
         found = typing.cast(list[str], self.ctx.memo(f"singletons:{id(cls)}", lambda: self._module_instances(cls.name.value)))
         return found[0] if len(found) == 1 else None
+
     def _module_instances(self: Threads, class_name: str) -> list[str]:
         out = []
         for stmt in self.ctx.module.body:
@@ -69,6 +71,7 @@ class SharedState:
                 if isinstance(value, cst.Call) and isinstance(value.func, cst.Name) and value.func.value == class_name:
                     out += [t.value for t in targets if isinstance(t, cst.Name)]
         return out
+
     def is_container(self: Threads, root: cst.Name) -> bool:
         """The module binds ``root`` only to list/set/dict displays or constructors (``+=`` mutates in place)."""
         found = [a for a in self.module_assignments(root) or [] if not isinstance(self.ctx.parent(a.node), cst.AugAssign)]
@@ -82,6 +85,7 @@ class SharedState:
                 continue
             return False
         return True
+
     def constant_path(self: Threads, expr: cst.BaseExpression | None, depth: int = 0) -> tuple[bool, str | None]:
         """(is the same path on every call, its last literal part). Literals, module constants,
         ``Path(...)``/``os.path.join`` of those; not f-strings with variables, parameters, tempfile."""
@@ -163,6 +167,7 @@ class SharedState:
                 literal = inner or literal
             return True, literal
         return False, None
+
     def module_file(self: Threads, expr: cst.BaseExpression) -> bool:
         """``expr`` names a module-level file object (bound to ``open(...)`` at import time), or a
         ``csv.writer`` built on one."""
