@@ -5,7 +5,7 @@ from pathlib import PurePath
 
 import libcst as cst
 
-from asynclint.rule import Example, Safety
+from asynclint.rule import Example, Fix, Safety
 from asynclint.semantics.threads import (
     OPENERS,
     ThreadedRule,
@@ -37,8 +37,10 @@ class SharedFileWrite(ThreadedRule):
     ends, and only a lock held across all of them (one `with LOCK:` around the read and the
     writes) makes it safe; a lock around the write alone does not. A call of a sync helper of the
     same module counts as the read or write its own body makes (`data = load()` ... `save(data)`);
-    the helper's own write is then left to that finding (its lock covers the call), unless another
-    caller reaches it without that lock.
+    the helper's own write is then left to that finding (its lock covers the call). Once some
+    callers call the helper under a lock and others do not, the fix takes that same lock around the
+    other calls instead of a new lock inside the helper (which would deadlock under the first, or
+    fail to exclude them).
 
     See ASL302 for what makes a function threaded and what counts as a lock.
 
@@ -186,6 +188,10 @@ class SharedFileWrite(ThreadedRule):
             return
         lock, create, fixable = threads.lock_name(state, literal, base, func)
         fix = threads.lock_fix(node, lock, create, f"Hold `{lock}` around the write") if fixable else None
+        callers_lock = self._callers_lock(threads, func)
+        if callers_lock is not None:
+            # some callers already call this helper under a lock: the others take the same one
+            lock, fix = callers_lock
         self.report(
             node,
             fix=fix,
@@ -257,6 +263,35 @@ class SharedFileWrite(ThreadedRule):
             if kind == "write":
                 return path
         return None
+
+    def _callers_lock(self, threads: Threads, func: cst.FunctionDef) -> tuple[str, Fix | None] | None:
+        """When some callers of ``func`` call it holding one module-level lock and others hold
+        none: that lock, and a fix taking it around each unlocked call (a lock inside ``func``
+        would deadlock under the callers that hold one, and a second lock would not exclude them)."""
+        locked_names: set[str] = set()
+        unlocked: list[cst.Call] = []
+        for call, owner in threads.calls:
+            if not isinstance(owner, cst.FunctionDef) or owner is func:
+                continue
+            if func not in threads.resolve(call.func, owner, calls=True):
+                continue
+            if threads.locked(call):
+                locked_names |= threads.lock_names_around(call)
+            elif threads.threaded(owner) is not None:
+                if owner in threads.called_locked:
+                    return None  # its own callers may hold the lock already
+                unlocked.append(call)
+        if len(locked_names) != 1 or not unlocked:
+            return None
+        lock = locked_names.pop()
+        replacements: list = []
+        for call in unlocked:
+            one = threads.lock_fix(call, lock, False, "")
+            if one is None:
+                return lock, None
+            replacements.extend(one.replacements)
+        title = f"Hold `{lock}` around the calls of `{threads.display(func)}()` that do not hold it"
+        return lock, Fix(title, Safety.UNSAFE, replacements)
 
     def _in_callers_span(
         self, threads: Threads, func: cst.FunctionDef, path: cst.BaseExpression, literal: str | None

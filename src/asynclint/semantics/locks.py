@@ -169,6 +169,17 @@ class Locks:
             child, parent = parent, self.ctx.parent(parent)
         return out
 
+    def lock_names_around(self: Threads, node: cst.CSTNode) -> set[str]:
+        """The module-level lock names of the ``with <lock>:`` statements holding ``node``."""
+        out: set[str] = set()
+        module_locks = self._module_lock_names()
+        child, parent = node, self.ctx.parent(node)
+        while parent is not None and not isinstance(parent, (cst.FunctionDef, cst.Lambda, cst.ClassDef, cst.Module)):
+            if isinstance(parent, cst.With) and child is parent.body:
+                out |= {i.item.value for i in parent.items if isinstance(i.item, cst.Name) and i.item.value in module_locks}
+            child, parent = parent, self.ctx.parent(parent)
+        return out
+
     def locked_together(self: Threads, nodes: Sequence[cst.CSTNode]) -> bool:
         """One lock is held across all of ``nodes``: a ``with <lock>:`` holds them all, or (locks
         taken by ``acquire()``, which are not followed across statements) each is under a lock."""
