@@ -123,6 +123,8 @@ class Context:
         #: scope -> the async libraries its own import statements import (built on first use)
         self._libraries_by_scope: dict[object, set[str]] | None = None
         self._library_cache: dict[int, str] = {}
+        #: the file names neither trio nor anyio (known after the first library question)
+        self._asyncio_only: bool | None = None
         self.findings: list[PendingFinding] = []
         self.stack: list[cst.CSTNode] = []
         # (owner, body) pairs: owner is a FunctionDef, Lambda or ClassDef whose body we are in
@@ -167,8 +169,10 @@ class Context:
         asyncio within one scope: ``async def f(): import trio`` is trio code in an asyncio module.
         When none does, a trio or anyio import anywhere in the module (inside another function)
         decides; asyncio otherwise."""
-        if self.source and b"trio" not in self.source and b"anyio" not in self.source:
-            return "asyncio"  # the usual file: no scan of its imports
+        if self._asyncio_only is None:
+            self._asyncio_only = bool(self.source) and b"trio" not in self.source and b"anyio" not in self.source
+        if self._asyncio_only:
+            return "asyncio"  # the usual file: no scan of its imports (the byte scan is done once)
         scope = self._scopes_meta.get(node)
         key = id(scope)
         cached = self._library_cache.get(key)
