@@ -48,6 +48,9 @@ class Result:
     module: cst.Module | None = None
     source: bytes = b""
     parsed: bool = False
+    #: self-deadlocks in the file (a lock taken again under a caller that holds it), counted by
+    #: the fix engine when it needs to know (None: not counted)
+    reentries: int | None = None
 
 
 def syntax_error_finding(path: str, exc: Exception, source: bytes = b"") -> Finding:

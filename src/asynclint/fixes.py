@@ -588,7 +588,7 @@ def fix_bytes(
         lint = lint_bytes(current, path, config, rules)
         if first is None:
             first = out.before = lint
-        if previous is not None and lint.error is None and _grew(previous[1], lint):
+        if previous is not None and lint.error is None and _grew(previous[1], lint, path, config):
             # a fix must never create findings (an async handler made threaded that then races):
             # undo the round, find the fixes that added findings, and go on without them
             current, lint, applied = previous
@@ -659,10 +659,28 @@ def _counts(lint: Result) -> collections.Counter[str]:
     return collections.Counter(f.code for f in lint.findings)
 
 
-def _grew(before: Result, after: Result) -> bool:
-    """Some rule has more findings after a round of fixes than before it."""
+def _grew(before: Result, after: Result, path: str, config: Config) -> bool:
+    """Some rule has more findings after a round of fixes than before it, or the round made a
+    function take a lock that a caller already holds around the call (a self-deadlock: two lock
+    fixes of one round, one around a call and one inside the function it calls)."""
     old = _counts(before)
-    return any(n > old[code] for code, n in _counts(after).items())
+    if any(n > old[code] for code, n in _counts(after).items()):
+        return True
+    return _reentries(after, path, config) > _reentries(before, path, config)
+
+
+def _reentries(lint: Result, path: str, config: Config) -> int:
+    if lint.reentries is None:
+        lint.reentries = 0
+        if lint.module is not None and b"Lock" in lint.source and b"with " in lint.source:
+            from libcst.metadata import MetadataWrapper
+
+            from asynclint.semantics import Context
+            from asynclint.semantics.threads import facts
+
+            ctx = Context(MetadataWrapper(lint.module, unsafe_skip_copy=True), path, config, lint.source)
+            lint.reentries = len(facts(ctx).reentries())
+    return lint.reentries
 
 
 #: a fix across rounds: code, message, fix title, the headers of the blocks around the finding, the
@@ -711,8 +729,21 @@ def _adding_findings(
         assert finding.fix is not None
         with deep_recursion():
             alone = apply_fixes(lint.module, [finding.fix]).bytes
-        if _grew(lint, lint_bytes(alone, path, config, rules)):
+        if _grew(lint, lint_bytes(alone, path, config, rules), path, config):
             culprits.append(finding)
+    if culprits or len(applied) < 2:
+        return culprits or applied
+    # only a combination adds one (two lock fixes that deadlock together): keep fixes in order
+    # while the set stays clean, and reject the ones that would spoil it
+    kept: list[Fix] = []
+    for finding in applied:
+        assert finding.fix is not None
+        with deep_recursion():
+            trial = apply_fixes(lint.module, [*kept, finding.fix]).bytes
+        if _grew(lint, lint_bytes(trial, path, config, rules), path, config):
+            culprits.append(finding)
+        else:
+            kept.append(finding.fix)
     return culprits or applied
 
 

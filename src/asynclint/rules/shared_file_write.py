@@ -165,7 +165,7 @@ class SharedFileWrite(ThreadedRule):
             # a read-modify-write: one race from the first read to the last write, reported once
             if node is not writes[-1]:
                 return
-            span = [reads[0], *writes]
+            span = [*reads, *writes]
             if threads.locked_together(span):
                 return
             lock, create, fixable = threads.lock_name(state, literal, base, func)
@@ -230,10 +230,19 @@ class SharedFileWrite(ThreadedRule):
                     continue
                 if kind == "write":
                     writes.append(call)
-                    break
-                if not writes:
+                elif not writes:
                     reads.append(call)
-                    break
+                break
+        if not writes:
+            return [], writes
+        # reads before the first write count when a write can follow them (not one in the other
+        # arm of an if: `if q: return P.read_text()` / `else: P.write_text(...)`); a read after
+        # a write (write, read, write back) is not followed yet
+        order = {id(call): n for n, (call, _) in enumerate(threads.calls)}
+        reads = [
+            r for r in reads
+            if any(order[id(w)] > order[id(r)] and not _exclusive(self.ctx, r, w) for w in writes)
+        ]
         return reads, writes
 
     def _helper_accesses(
@@ -306,7 +315,7 @@ class SharedFileWrite(ThreadedRule):
             if func not in threads.resolve(call.func, owner, calls=True):
                 continue
             reads, writes = self._accesses(threads, owner, path, literal)
-            if reads and call in writes and not threads.locked_together([reads[0], *writes]):
+            if reads and call in writes and not threads.locked_together([*reads, *writes]):
                 return True
         return False
 
@@ -416,3 +425,22 @@ def _writes(mode: cst.BaseExpression | None) -> bool:
 
 def _text(ctx: object, node: cst.CSTNode) -> str:
     return " ".join(ctx.module.code_for_node(node).split())  # type: ignore[attr-defined]
+
+
+def _exclusive(ctx: object, a: cst.CSTNode, b: cst.CSTNode) -> bool:
+    """``a`` and ``b`` sit in different arms of one ``if`` (no run reaches both)."""
+    parent_of = ctx.parent  # type: ignore[attr-defined]
+    arms: dict[int, str] = {}
+    child, parent = a, parent_of(a)
+    while parent is not None and not isinstance(parent, (cst.FunctionDef, cst.Module)):
+        if isinstance(parent, cst.If):
+            arms[id(parent)] = "body" if child is parent.body else "orelse" if child is parent.orelse else "test"
+        child, parent = parent, parent_of(parent)
+    child, parent = b, parent_of(b)
+    while parent is not None and not isinstance(parent, (cst.FunctionDef, cst.Module)):
+        if isinstance(parent, cst.If) and id(parent) in arms:
+            mine = "body" if child is parent.body else "orelse" if child is parent.orelse else "test"
+            if {mine, arms[id(parent)]} == {"body", "orelse"}:
+                return True
+        child, parent = parent, parent_of(parent)
+    return False

@@ -155,15 +155,19 @@ class SharedStateRace(ThreadedRule):
         if not used:
             return None
         for stmt in _statements_before(func, node):
-            for small in stmt.body if isinstance(stmt, cst.SimpleStatementLine) else ():
+            for small in reversed(stmt.body) if isinstance(stmt, cst.SimpleStatementLine) else ():
                 if (
                     isinstance(small, cst.Assign)
                     and len(small.targets) == 1
                     and isinstance(small.targets[0].target, cst.Name)
                     and small.targets[0].target.value in used
-                    and reads(small.value, ref)
                 ):
-                    return small, "local", root
+                    if reads(small.value, ref):
+                        return small, "local", root
+                    # rebound from something else after the read: the store no longer uses it
+                    used.discard(small.targets[0].target.value)
+            if not used:
+                return None
         return None
 
     def _report_span(

@@ -95,11 +95,16 @@ class LockFix:
                 and isinstance(stmt.body, cst.IndentedBlock)
             ):
                 opened = list(stmt.body.body)
-                opened[0] = opened[0].with_changes(leading_lines=stmt.leading_lines)
+                # the with's own leading lines and its header comment stay above its first statement
+                header = stmt.body.header.comment
+                comment = [cst.EmptyLine(comment=header)] if header is not None else []
+                opened[0] = opened[0].with_changes(
+                    leading_lines=[*stmt.leading_lines, *comment, *opened[0].leading_lines]  # type: ignore[attr-defined]
+                )
                 inner.extend(opened)
                 continue
-            if self._mentions_lock(stmt, lock):
-                return None
+            if self._mentions_lock(stmt, lock) or _suspends(stmt):
+                return None  # a lock taken deeper inside; or held across a yield or an await
             inner.append(stmt)
         first_leading = inner[0].leading_lines  # type: ignore[attr-defined]
         inner[0] = inner[0].with_changes(leading_lines=())
@@ -207,3 +212,16 @@ class LockFix:
                 return None, None
             current = parent
         return None, None
+
+
+def _suspends(stmt: cst.CSTNode) -> bool:
+    """``stmt`` yields or awaits (outside nested functions): a lock around it would be held while
+    the generator waits for its consumer (a streaming response) or the coroutine is suspended."""
+    todo: list[cst.CSTNode] = [stmt]
+    while todo:
+        node = todo.pop()
+        if isinstance(node, (cst.Yield, cst.Await)):
+            return True
+        if not isinstance(node, (cst.FunctionDef, cst.Lambda, cst.ClassDef)) or node is stmt:
+            todo.extend(node.children)
+    return False

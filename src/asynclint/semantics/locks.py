@@ -307,3 +307,49 @@ class Locks:
                 if isinstance(target, cst.Attribute) and isinstance(target.value, cst.Name) and target.value.value == "self":
                     found.add(f"self.{target.attr.value}")
         return found.pop() if len(found) == 1 else None
+
+    def reentries(self: Threads) -> list[tuple[cst.FunctionDef, str]]:
+        """Self-deadlocks: a function that takes a module-level non-reentrant lock (``with L:``)
+        while a caller of it holds the same lock around the call, directly or through sync calls
+        of this module (up to a few levels). The fix engine undoes lock fixes that create one."""
+        kinds = self._module_lock_names()
+        takes: dict[cst.FunctionDef, set[str]] = {}
+        for with_node in self.withs:
+            owner = self._with_owner(with_node)
+            if owner is None:
+                continue
+            for item in with_node.items:
+                if isinstance(item.item, cst.Name) and kinds.get(item.item.value) == "lock":
+                    takes.setdefault(owner, set()).add(item.item.value)
+        if not takes:
+            return []
+        out: list[tuple[cst.FunctionDef, str]] = []
+        for call, caller in self.calls:
+            if caller is None:
+                continue
+            held = self.lock_names_around(call) & {n for n, k in kinds.items() if k == "lock"}
+            if not held:
+                continue
+            seen: set[int] = set()
+            todo = [(callee, 0) for callee in self.resolve(call.func, caller, calls=True)]
+            while todo:
+                callee, depth = todo.pop()
+                if not isinstance(callee, cst.FunctionDef) or callee.asynchronous is not None or id(callee) in seen:
+                    continue
+                seen.add(id(callee))
+                for lock in takes.get(callee, set()) & held:
+                    out.append((callee, lock))
+                if depth < 4:
+                    todo += [
+                        (inner, depth + 1)
+                        for inner_call, inner_owner in self.calls
+                        if inner_owner is callee
+                        for inner in self.resolve(inner_call.func, callee, calls=True)
+                    ]
+        return out
+
+    def _with_owner(self: Threads, node: cst.CSTNode) -> cst.FunctionDef | None:
+        parent: cst.CSTNode | None = self.ctx.parent(node)
+        while parent is not None and not isinstance(parent, (cst.FunctionDef, cst.Lambda, cst.ClassDef, cst.Module)):
+            parent = self.ctx.parent(parent)
+        return parent if isinstance(parent, cst.FunctionDef) else None
