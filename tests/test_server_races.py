@@ -21,6 +21,7 @@ import textwrap
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Callable
 
 import pytest
 
@@ -199,32 +200,41 @@ def _flask_file_round(folder: Path) -> tuple[int, int]:
     return sum(1 for s in statuses if s != 200), count
 
 
+def _prove(
+    folder: Path, app: str, finding: str, race_round: Callable[[Path], tuple[int, int]], locked: str, label: str
+) -> None:
+    """The finding is reported; before the fix some requests fail or updates are lost; the fix
+    takes the lock as ``locked`` shows; after it, two runs are exact and asynclint is clean."""
+    found = _asynclint("--select", "ASL3", app, cwd=folder)
+    assert found.returncode == 1
+    assert found.stdout.splitlines()[0].startswith(finding), found.stdout
+    before = race_round(folder)
+    failed, count = before
+    assert failed > 0 or count < REQUESTS, before
+
+    fixed = _asynclint("--select", "ASL3", "--fix", "--unsafe-fixes", app, cwd=folder)
+    assert fixed.returncode == 0, fixed.stdout + fixed.stderr
+    assert locked in (folder / app).read_text()
+    assert _asynclint(app, cwd=folder).returncode == 0
+    assert _asynclint("--select", "ASL3", app, cwd=folder).returncode == 0
+    for _ in range(2):
+        assert race_round(folder) == (0, REQUESTS), f"before the fix: {before}"
+    print(f"{label}: before {before} (failed, count); after (0, {REQUESTS})")
+
+
 @pytest.mark.server
 def test_flask_file_read_modify_write_under_gunicorn_gthread(tmp_path: Path) -> None:
     (tmp_path / "app.py").write_text(FLASK_FILE_APP)
-    found = _asynclint("--select", "ASL3", "app.py", cwd=tmp_path)
-    assert found.returncode == 1
-    assert found.stdout.splitlines()[0].startswith(
+    _prove(
+        tmp_path,
+        "app.py",
         "app.py:16:5: ASL300 `STATE.read_text()` at line 13 and `STATE.write_text(json.dumps(data))` at line 16 "
-        "read and write back the shared file `STATE` in `hit()`"
+        "read and write back the shared file `STATE` in `hit()`",
+        _flask_file_round,
+        "    with _state_lock:\n        data = json.loads(STATE.read_text())\n        time.sleep(0.001)\n"
+        "        data[\"count\"] = data.get(\"count\", 0) + 1\n        STATE.write_text(json.dumps(data))\n    return",
+        "flask+gunicorn gthread file read-modify-write",
     )
-
-    failed, count = _flask_file_round(tmp_path)
-    # lost updates (two requests read the same count) and torn reads (JSON half written): 500s
-    assert failed > 0 or count < REQUESTS, (failed, count)
-    before = (failed, count)
-
-    fixed = _asynclint("--select", "ASL3", "--fix", "--unsafe-fixes", "app.py", cwd=tmp_path)
-    assert fixed.returncode == 0, fixed.stdout + fixed.stderr
-    text = (tmp_path / "app.py").read_text()
-    assert "    with _state_lock:\n        data = json.loads(STATE.read_text())\n" in text
-    assert "        STATE.write_text(json.dumps(data))\n    return" in text
-    assert _asynclint("app.py", cwd=tmp_path).returncode == 0
-    assert _asynclint("--select", "ASL3", "app.py", cwd=tmp_path).returncode == 0
-
-    for _ in range(2):
-        assert _flask_file_round(tmp_path) == (0, REQUESTS), f"before the fix: {before}"
-    print(f"flask+gunicorn gthread file read-modify-write: before {before} (failed, count); after (0, {REQUESTS})")
 
 
 def _uvicorn(folder: Path) -> Server:
@@ -248,23 +258,15 @@ def _fastapi_round(folder: Path) -> tuple[int, int]:
 @pytest.mark.server
 def test_fastapi_def_endpoint_under_uvicorn(tmp_path: Path) -> None:
     (tmp_path / "app.py").write_text(FASTAPI_APP)
-    found = _asynclint("--select", "ASL3", "app.py", cwd=tmp_path)
-    assert found.returncode == 1
-    assert found.stdout.splitlines()[0].startswith(
+    _prove(
+        tmp_path,
+        "app.py",
         "app.py:13:5: ASL302 `n = COUNTS[\"hits\"]` at line 11 reads module-level `COUNTS` and "
-        "`COUNTS[\"hits\"] = n + 1` at line 13 stores it in `hit()`, which runs on the FastAPI/Starlette thread pool"
+        "`COUNTS[\"hits\"] = n + 1` at line 13 stores it in `hit()`, which runs on the FastAPI/Starlette thread pool",
+        _fastapi_round,
+        "    with _counts_lock:\n        n = COUNTS[\"hits\"]\n        time.sleep(0.001)\n        COUNTS[\"hits\"] = n + 1\n",
+        "fastapi def endpoint under uvicorn",
     )
-    failed, count = _fastapi_round(tmp_path)
-    assert failed == 0 and count < REQUESTS, (failed, count)
-    before = (failed, count)
-
-    fixed = _asynclint("--select", "ASL3", "--fix", "--unsafe-fixes", "app.py", cwd=tmp_path)
-    assert fixed.returncode == 0, fixed.stdout + fixed.stderr
-    assert "    with _counts_lock:\n        n = COUNTS[\"hits\"]\n" in (tmp_path / "app.py").read_text()
-    assert _asynclint("--select", "ASL3", "app.py", cwd=tmp_path).returncode == 0
-    for _ in range(2):
-        assert _fastapi_round(tmp_path) == (0, REQUESTS), f"before the fix: {before}"
-    print(f"fastapi def endpoint under uvicorn: before {before} (failed, count); after (0, {REQUESTS})")
 
 
 def _azure_round(folder: Path) -> tuple[int, int]:
@@ -280,20 +282,12 @@ def _azure_round(folder: Path) -> tuple[int, int]:
 def test_azure_functions_handler_on_the_worker_thread_pool(tmp_path: Path) -> None:
     (tmp_path / "function_app.py").write_text(AZURE_APP)
     (tmp_path / "driver.py").write_text(AZURE_DRIVER)
-    found = _asynclint("--select", "ASL3", "function_app.py", cwd=tmp_path)
-    assert found.returncode == 1
-    assert found.stdout.splitlines()[0].startswith(
+    _prove(
+        tmp_path,
+        "function_app.py",
         "function_app.py:17:5: ASL302 `HITS += _pause()` is a non-atomic read-modify-write of module-level `HITS` in "
-        "`hit()`, which runs on the Azure Functions worker thread pool"
+        "`hit()`, which runs on the Azure Functions worker thread pool",
+        _azure_round,
+        "    with _hits_lock:\n        HITS += _pause()\n",
+        "azure functions handler on the worker pool",
     )
-    failed, hits = _azure_round(tmp_path)
-    assert failed == 0 and hits < REQUESTS, (failed, hits)
-    before = (failed, hits)
-
-    fixed = _asynclint("--select", "ASL3", "--fix", "--unsafe-fixes", "function_app.py", cwd=tmp_path)
-    assert fixed.returncode == 0, fixed.stdout + fixed.stderr
-    assert "    with _hits_lock:\n        HITS += _pause()\n" in (tmp_path / "function_app.py").read_text()
-    assert _asynclint("--select", "ASL3", "function_app.py", cwd=tmp_path).returncode == 0
-    for _ in range(2):
-        assert _azure_round(tmp_path) == (0, REQUESTS), f"before the fix: {before}"
-    print(f"azure functions handler on the worker pool: before {before} (failed, hits); after (0, {REQUESTS})")
