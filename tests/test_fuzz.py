@@ -50,6 +50,8 @@ settings.load_profile(os.environ.get("ASYNCLINT_FUZZ_PROFILE", "ci"))
 ALL_CODES = [rule.code for rule in registry.all_rules()]
 CONFIG = Config(select=ALL_CODES, ignore_in_tests=[])
 PATH = "app/fuzzed.py"
+#: what fix_bytes says when a fix itself is wrong (as opposed to a file it cannot parse or check)
+BUG_MESSAGES = ("a fix produced", "did not converge", "a fix changed nothing", "after applying fixes")
 
 
 # --- the properties --------------------------------------------------------------------------------
@@ -72,8 +74,10 @@ def check_lint_and_fix(source: bytes) -> bytes:
     before = lint_bytes(source, PATH, CONFIG)
     fixed = fix_bytes(source, PATH, CONFIG, unsafe=True)
     if fixed.error is not None:
-        # a file the fixer refuses is left as it was, and says why in one line naming it
+        # a file the fixer refuses is left as it was, and says why in one line naming it; only a
+        # file it cannot parse or check may be refused: a fix that breaks code is a bug
         assert fixed.source == source and fixed.error.startswith(PATH + ": ") and "\n" not in fixed.error
+        assert not any(bug in fixed.error for bug in BUG_MESSAGES), fixed.error
         return source
     if not fixed.changed:
         return source

@@ -19,8 +19,9 @@ from asynclint.api import FileError, discover_files, read_file
 from asynclint.config import Config, load_config
 from asynclint.engine import parse_source
 from asynclint.semantics import Context
+from asynclint.semantics.file_access import accesses
 from asynclint.semantics.frameworks import decorator_registration
-from asynclint.semantics.threads import OPENERS, Threads, _arg, facts
+from asynclint.semantics.threads import Threads, facts, statement_text
 
 EVENT_LOOP = "the event loop (one thread; a blocking call stalls every request)"
 
@@ -91,17 +92,16 @@ def _touches(threads: Threads, func: cst.FunctionDef, entry: Entry) -> None:
                 root = threads.module_state_root(target)
                 if root is not None and (not isinstance(target, cst.Name) or _declared_global(func, target.value)):
                     state[root.value] = None
-        if isinstance(node, cst.Call):
-            written = _written(threads, node)
-            if written is not None:
-                ok, literal = threads.constant_path(written)
-                if ok:
-                    files[literal if literal is not None else " ".join(ctx.module.code_for_node(written).split())] = None
         if isinstance(node, cst.With):
             for item in node.items:
                 if threads.is_lock(item.item):
                     locks[" ".join(ctx.module.code_for_node(item.item).split())] = None
         todo.extend(reversed(node.children))
+    for access in accesses(ctx, threads.calls).get(id(func), ()):
+        if access.kind != "read":
+            ok, literal = threads.constant_path(access.path)
+            if ok:
+                files[literal if literal is not None else statement_text(ctx, access.path, 10**6)] = None
     entry.writes_state = sorted(state)
     entry.writes_files = sorted(files)
     entry.locks = sorted(locks)
@@ -116,21 +116,6 @@ def _declared_global(func: cst.FunctionDef, name: str) -> bool:
         if not isinstance(node, (cst.FunctionDef, cst.ClassDef)):
             todo.extend(node.children)
     return False
-
-
-def _written(threads: Threads, call: cst.Call) -> cst.BaseExpression | None:
-    func = call.func
-    if threads.ctx.qualified_names(func) & OPENERS:
-        mode = _arg(call, 1, "mode")
-        if isinstance(mode, cst.SimpleString):
-            value = mode.evaluated_value
-            text = value.decode() if isinstance(value, bytes) else value
-            if set(text) & set("wax+"):
-                return _arg(call, 0, "file", "filename")
-        return None
-    if isinstance(func, cst.Attribute) and func.attr.value in ("write_text", "write_bytes"):
-        return func.value
-    return None
 
 
 def render_text(entries: list[Entry]) -> str:

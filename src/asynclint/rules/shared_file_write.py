@@ -1,26 +1,14 @@
 """ASL300 shared-file-write: a threaded function opens a fixed path for writing without a lock."""
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import PurePath
 
 import libcst as cst
 
 from asynclint.rule import Example, Fix, Safety
-from asynclint.semantics.threads import (
-    OPENERS,
-    ThreadedRule,
-    Threads,
-    _arg,
-    facts,
-    statement_text,
-)
-
-_WRITE_MODE_CHARS = frozenset("wax+")
-_PATH_WRITERS = frozenset({"write_text", "write_bytes"})
-_APPEND_ONLY_MODES = frozenset({"a", "ab", "ba", "at", "ta"})
-#: ``Path`` methods that read the file or look at it (check-then-act)
-_PATH_READERS = frozenset({"read_text", "read_bytes", "open", "exists", "is_file", "stat"})
-_PATH_CHECKS = frozenset({"os.path.exists", "os.path.isfile", "os.path.getsize", "os.stat"})
+from asynclint.semantics.file_access import Access, accesses
+from asynclint.semantics.threads import ThreadedRule, Threads, facts, statement_text
 
 
 class SharedFileWrite(ThreadedRule):
@@ -139,10 +127,11 @@ class SharedFileWrite(ThreadedRule):
         func = self.ctx.current_function
         if func is None or func.asynchronous is not None:
             return
-        path = self._written_path(node)
+        mine = next((a for a in self._index().get(id(func), ()) if a.call is node), None)
+        if mine is not None and mine.kind != "write":
+            return  # a read, or one append per open (the OS lands it whole)
+        path = mine.path if mine is not None else None
         direct = path is not None
-        if path is not None and self._single_append(node):
-            return
         if path is None:
             # a call of a helper of this module that writes a shared file: the end of a
             # read-modify-write in this function when it read the file first (load() ... save())
@@ -202,75 +191,65 @@ class SharedFileWrite(ThreadedRule):
             lock=lock,
         )
 
+    def _index(self) -> dict[int, list[Access]]:
+        return accesses(self.ctx, facts(self.ctx).calls)
+
+    def _calls(self, threads: Threads) -> _CallGraph:
+        """The module's calls between its sync functions, resolved once per file."""
+
+        def build() -> _CallGraph:
+            graph = _CallGraph()
+            for call, owner in threads.calls:
+                if not isinstance(owner, cst.FunctionDef):
+                    continue
+                for callee in threads.resolve(call.func, owner, calls=True):
+                    if isinstance(callee, cst.FunctionDef) and callee is not owner and callee.asynchronous is None:
+                        graph.callers.setdefault(id(callee), []).append((call, owner))
+                        graph.callees.setdefault(id(owner), []).append((call, callee))
+            return graph
+
+        return self.ctx.memo("asl300.calls", build)  # type: ignore[return-value]
+
     def _accesses(
         self, threads: Threads, func: cst.FunctionDef, path: cst.BaseExpression, literal: str | None
     ) -> tuple[list[cst.Call], list[cst.Call]]:
         """The calls of ``func`` that read the file at ``path`` before its first write, and the
         calls that write it (single appends aside), in source order; a call of a helper of this
-        module that reads or writes it counts as a read or a write."""
-        key = literal if literal is not None else _text(self.ctx, path)
+        module counts as the read or write its own body makes."""
+        key = literal if literal is not None else statement_text(self.ctx, path, 10**6)
+        index = self._index()
+        touched = [
+            (a.call, a.kind)
+            for a in index.get(id(func), ())
+            if a.kind != "append" and self._same_file(threads, a.path, key, literal)
+        ]
+        for call, helper in self._calls(threads).callees.get(id(func), ()):
+            kinds = {a.kind for a in index.get(id(helper), ()) if self._same_file(threads, a.path, key, literal)}
+            if "write" in kinds or "read" in kinds:
+                touched.append((call, "write" if "write" in kinds else "read"))
+        order = {id(call): n for n, (call, _) in enumerate(threads.calls)}
+        touched.sort(key=lambda t: order[id(t[0])])
         reads: list[cst.Call] = []
         writes: list[cst.Call] = []
-        for call, owner in threads.calls:
-            if owner is not func:
-                continue
-            written = self._written_path(call)
-            if written is not None:
-                if self._single_append(call) or not self._same_file(threads, written, key, literal):
-                    continue
+        for call, kind in touched:
+            if kind == "write":
                 writes.append(call)
-                continue
-            read = self._read_path(call)
-            if read is not None:
-                if not writes and self._same_file(threads, read, key, literal):
-                    reads.append(call)
-                continue
-            for helper_path, kind in self._helper_accesses(threads, call, func):
-                if not self._same_file(threads, helper_path, key, literal):
-                    continue
-                if kind == "write":
-                    writes.append(call)
-                elif not writes:
-                    reads.append(call)
-                break
-        if not writes:
-            return [], writes
+            elif not writes:
+                reads.append(call)
         # reads before the first write count when a write can follow them (not one in the other
         # arm of an if: `if q: return P.read_text()` / `else: P.write_text(...)`); a read after
         # a write (write, read, write back) is not followed yet
-        order = {id(call): n for n, (call, _) in enumerate(threads.calls)}
-        reads = [
-            r for r in reads
-            if any(order[id(w)] > order[id(r)] and not _exclusive(self.ctx, r, w) for w in writes)
-        ]
+        reads = [r for r in reads if any(not _exclusive(self.ctx, r, w) for w in writes)]
         return reads, writes
 
-    def _helper_accesses(
-        self, threads: Threads, call: cst.Call, owner: cst.FunctionDef
-    ) -> list[tuple[cst.BaseExpression, str]]:
-        """For a call of a sync function of this module (not ``owner`` itself): the files its own
-        body reads and writes, as (path expression, "read" / "write"); writes first."""
-        out: list[tuple[cst.BaseExpression, str]] = []
-        for helper in threads.resolve(call.func, owner, calls=True):
-            if not isinstance(helper, cst.FunctionDef) or helper is owner or helper.asynchronous is not None:
-                continue
-            for inner, inner_owner in threads.calls:
-                if inner_owner is not helper:
-                    continue
-                written = self._written_path(inner)
-                if written is not None and not self._single_append(inner):
-                    out.insert(0, (written, "write"))
-                    continue
-                read = self._read_path(inner) if written is None else None
-                if read is not None:
-                    out.append((read, "read"))
-        return out
-
     def _helper_writes(self, call: cst.Call, owner: cst.FunctionDef) -> cst.BaseExpression | None:
-        threads = facts(self.ctx)
-        for path, kind in self._helper_accesses(threads, call, owner):
-            if kind == "write":
-                return path
+        """The file a call of a helper of this module writes in the helper's own body."""
+        index = self._index()
+        for site, helper in self._calls(facts(self.ctx)).callees.get(id(owner), ()):
+            if site is call:
+                for access in index.get(id(helper), ()):
+                    if access.kind == "write":
+                        return access.path
         return None
 
     def _callers_lock(self, threads: Threads, func: cst.FunctionDef) -> tuple[str, Fix | None] | None:
@@ -279,11 +258,7 @@ class SharedFileWrite(ThreadedRule):
         would deadlock under the callers that hold one, and a second lock would not exclude them)."""
         locked_names: set[str] = set()
         unlocked: list[cst.Call] = []
-        for call, owner in threads.calls:
-            if not isinstance(owner, cst.FunctionDef) or owner is func:
-                continue
-            if func not in threads.resolve(call.func, owner, calls=True):
-                continue
+        for call, owner in self._calls(threads).callers.get(id(func), ()):
             if threads.locked(call):
                 locked_names |= threads.lock_names_around(call)
             elif threads.threaded(owner) is not None:
@@ -309,11 +284,7 @@ class SharedFileWrite(ThreadedRule):
         that caller's read-modify-write finding takes one lock around the whole span, this call
         included, and a second fix taking the lock inside ``func`` in the same round would
         deadlock. Once the span is locked, ``func``'s write is judged on its other callers."""
-        for call, owner in threads.calls:
-            if not isinstance(owner, cst.FunctionDef) or owner is func:
-                continue
-            if func not in threads.resolve(call.func, owner, calls=True):
-                continue
+        for call, owner in self._calls(threads).callers.get(id(func), ()):
             reads, writes = self._accesses(threads, owner, path, literal)
             if reads and call in writes and not threads.locked_together([*reads, *writes]):
                 return True
@@ -323,91 +294,8 @@ class SharedFileWrite(ThreadedRule):
         if literal is not None:
             ok, other = threads.constant_path(expr)
             return ok and other == literal
-        return _text(self.ctx, expr) == key
+        return statement_text(self.ctx, expr, 10**6) == key
 
-    def _read_path(self, call: cst.Call) -> cst.BaseExpression | None:
-        """The path expression when ``call`` reads a file or checks that it exists."""
-        func = call.func
-        names = self.ctx.qualified_names(func)
-        if names & OPENERS:
-            return _arg(call, 0, "file", "filename")
-        if names & _PATH_CHECKS:
-            return _arg(call, 0, "path")
-        if isinstance(func, cst.Attribute) and func.attr.value in _PATH_READERS:
-            return func.value
-        return None
-
-    def _written_path(self, call: cst.Call) -> cst.BaseExpression | None:
-        """The path expression when ``call`` opens a file for writing, else None."""
-        func = call.func
-        if self.ctx.qualified_names(func) & OPENERS:
-            mode = _arg(call, 1, "mode")
-            return _arg(call, 0, "file", "filename") if _writes(mode) else None
-        if isinstance(func, cst.Attribute):
-            if func.attr.value in _PATH_WRITERS:
-                return func.value
-            if func.attr.value == "open" and _writes(_arg(call, 0, "mode")):
-                return func.value
-        return None
-
-    def _single_append(self, call: cst.Call) -> bool:
-        """True for ``with open(PATH, "a") as f: f.write(...)``: one ``O_APPEND`` write per open,
-        which the OS appends whole, so concurrent calls neither interleave nor truncate."""
-        names = self.ctx.qualified_names(call.func)
-        if names & OPENERS:
-            # codecs.open(filename, mode, encoding, errors, buffering): buffering comes fifth
-            mode, buffering = _arg(call, 1, "mode"), _arg(call, 4 if "codecs.open" in names else 2, "buffering")
-        elif isinstance(call.func, cst.Attribute) and call.func.attr.value == "open":
-            mode, buffering = _arg(call, 0, "mode"), _arg(call, 1, "buffering")
-        else:
-            return False
-        if buffering is not None or not _appends_only(mode):
-            return False
-        item = self.ctx.parent(call)
-        block = self.ctx.parent(item) if item is not None else None
-        if (
-            not isinstance(item, cst.WithItem)
-            or not isinstance(block, cst.With)
-            or len(block.items) != 1
-            or item.asname is None
-            or not isinstance(item.asname.name, cst.Name)
-        ):
-            return False
-        write = _only_call(block.body)
-        return (
-            write is not None
-            and isinstance(write.func, cst.Attribute)
-            and write.func.attr.value == "write"
-            and isinstance(write.func.value, cst.Name)
-            and write.func.value.value == item.asname.name.value
-            and len(write.args) == 1
-            and write.args[0].keyword is None
-            and not write.args[0].star
-        )
-
-
-def _only_call(body: cst.BaseSuite) -> cst.Call | None:
-    """The call when ``body`` is exactly one expression statement that is a call."""
-    if isinstance(body, cst.IndentedBlock):
-        if len(body.body) != 1 or not isinstance(body.body[0], cst.SimpleStatementLine):
-            return None
-        smalls = body.body[0].body
-    elif isinstance(body, cst.SimpleStatementSuite):
-        smalls = body.body
-    else:
-        return None
-    if len(smalls) != 1 or not isinstance(smalls[0], cst.Expr) or not isinstance(smalls[0].value, cst.Call):
-        return None
-    return smalls[0].value
-
-
-def _appends_only(mode: cst.BaseExpression | None) -> bool:
-    """``"a"``, ``"ab"``, ``"at"``: append without read (``"a+"`` can seek and read back)."""
-    if not isinstance(mode, cst.SimpleString):
-        return False
-    value = mode.evaluated_value
-    text = value.decode() if isinstance(value, bytes) else value
-    return text in _APPEND_ONLY_MODES
 
 
 def _is_device(literal: str | None) -> bool:
@@ -415,16 +303,11 @@ def _is_device(literal: str | None) -> bool:
     return literal is not None and (literal.startswith("/dev/") or literal.lower() in ("nul", "nul:"))
 
 
-def _writes(mode: cst.BaseExpression | None) -> bool:
-    if not isinstance(mode, cst.SimpleString):
-        return False
-    value = mode.evaluated_value
-    text = value.decode() if isinstance(value, bytes) else value
-    return bool(set(text) & _WRITE_MODE_CHARS)
-
-
-def _text(ctx: object, node: cst.CSTNode) -> str:
-    return " ".join(ctx.module.code_for_node(node).split())  # type: ignore[attr-defined]
+@dataclass
+class _CallGraph:
+    #: callee (by id) -> (call, calling function); calling function (by id) -> (call, callee)
+    callers: dict[int, list[tuple[cst.Call, cst.FunctionDef]]] = field(default_factory=dict)
+    callees: dict[int, list[tuple[cst.Call, cst.FunctionDef]]] = field(default_factory=dict)
 
 
 def _exclusive(ctx: object, a: cst.CSTNode, b: cst.CSTNode) -> bool:

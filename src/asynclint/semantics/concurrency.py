@@ -24,6 +24,7 @@ import re
 import shlex
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 #: anyio's default thread limiter (what Starlette's run_in_threadpool uses)
 ANYIO_DEFAULT_THREADS = 40
@@ -160,19 +161,16 @@ def _gunicorn_command(text: str, source: str) -> PoolSize | None:
 
 
 def azure_pool(path: str, root: Path) -> PoolSize | None:
-    for folder in _folders(path, root):
-        found = _azure_in(folder)
-        if found is not None:
-            return found
-    return None
+    return _nearest(path, root, _azure_in)
 
 
 def gunicorn_pool(path: str, root: Path) -> PoolSize | None:
-    for folder in _folders(path, root):
-        found = _gunicorn_in(folder)
-        if found is not None:
-            return found
-    return None
+    return _nearest(path, root, _gunicorn_in)
+
+
+def _nearest(path: str, root: Path, read: Callable[[Path], PoolSize | None]) -> PoolSize | None:
+    """What ``read`` finds in the file's folder or the nearest folder above it (up to ``root``)."""
+    return next((found for folder in _folders(path, root) if (found := read(folder)) is not None), None)
 
 
 _LIMITER = re.compile(rb"total_tokens\s*=\s*(\d+)")

@@ -175,7 +175,7 @@ class Reachability:
         elif reg.framework in ("Flask", "Django", "Django REST framework"):
             size = concurrency.gunicorn_pool(self.ctx.path, root)
         elif reg.framework in ("FastAPI", "Starlette"):
-            size = concurrency.anyio_pool(self.ctx.source)
+            size = self.ctx.memo("anyio_pool", lambda: concurrency.anyio_pool(self.ctx.source))  # type: ignore[assignment]
         else:
             size = None
         return size.describe() if size is not None else ""
