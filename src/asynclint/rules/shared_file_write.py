@@ -1,14 +1,19 @@
 """ASL300 shared-file-write: a threaded function opens a fixed path for writing without a lock."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from pathlib import PurePath
+from dataclasses import dataclass, field, replace
+from pathlib import Path, PurePath
+from typing import TYPE_CHECKING
 
 import libcst as cst
 
-from asynclint.rule import Example, Fix, Safety
+from asynclint.rule import Example, Fix, ImportSpec, Safety
+from asynclint.semantics import project
 from asynclint.semantics.file_access import Access, accesses
 from asynclint.semantics.threads import ThreadedRule, Threads, facts, statement_text
+
+if TYPE_CHECKING:
+    from asynclint.config import Config
 
 
 class SharedFileWrite(ThreadedRule):
@@ -63,13 +68,18 @@ class SharedFileWrite(ThreadedRule):
     fix_safety = Safety.UNSAFE
     message = (
         "`{call}` writes the shared file {path} in `{func}()`, which {why}: concurrent calls interleave "
-        "or truncate each other's writes; hold a lock around it (`with {lock}:`) or write to a per-call path"
+        "or truncate each other's writes; hold a lock around it (`with {lock}:`) or write to a per-call path{also}"
     )
     rmw_message = (
         "`{read}` at line {read_line} and `{call}` at line {line} read and write back the shared file {path} in `{func}()`, "
         "which {why}: concurrent calls read the same old contents and each write back their own, so "
         "updates are lost and readers see half-written files; hold one lock from the read to the last "
-        "write (`with {lock}:`)"
+        "write (`with {lock}:`){also}"
+    )
+    conflict_message = (
+        "`{call}` writes the shared file {path} in `{func}()` under `{lock}`, but {others} under "
+        "`{other}`: two different locks do not exclude each other, so concurrent calls still interleave or "
+        "lose writes; take one lock in every function that writes it"
     )
     examples = (
         Example(
@@ -156,8 +166,10 @@ class SharedFileWrite(ThreadedRule):
                 return
             span = [*reads, *writes]
             if threads.locked_together(span):
+                self._check_conflict(threads, node, func, path, literal)
                 return
             lock, create, fixable = threads.lock_name(state, literal, base, func)
+            lock, create, fixable, spec, also = self._across_modules(threads, literal, lock, create, fixable)
             fix = None
             if fixable:
                 fix = threads.lock_span_fix(span, lock, create, f"Hold `{lock}` from the read to the last write")
@@ -170,13 +182,21 @@ class SharedFileWrite(ThreadedRule):
                 func=threads.display(func),
                 why=threads.describe(why),
                 lock=lock,
+                also=also,
             )
-            self.ctx.add_finding(self, node, text, fix)
+            self.ctx.add_finding(self, node, text, _importing(fix, spec))
             return
-        if not direct or threads.locked(node) or self._in_callers_span(threads, func, path, literal):
+        if not direct:
+            return
+        if threads.locked(node):
+            self._check_conflict(threads, node, func, path, literal)
+            return
+        if self._in_callers_span(threads, func, path, literal):
             return
         lock, create, fixable = threads.lock_name(state, literal, base, func)
+        lock, create, fixable, spec, also = self._across_modules(threads, literal, lock, create, fixable)
         fix = threads.lock_fix(node, lock, create, f"Hold `{lock}` around the write") if fixable else None
+        fix = _importing(fix, spec)
         callers_lock = self._callers_lock(threads, func)
         if callers_lock is not None:
             # some callers already call this helper under a lock: the others take the same one
@@ -189,6 +209,151 @@ class SharedFileWrite(ThreadedRule):
             func=threads.display(func),
             why=threads.describe(why),
             lock=lock,
+            also=also,
+        )
+
+    def _across_modules(
+        self, threads: Threads, literal: str | None, lock: str, create: bool, fixable: bool
+    ) -> tuple[str, bool, bool, ImportSpec | None, str]:
+        """The lock the other modules of the project that write the same file hold, or will hold
+        after their own fix, so that every writer in the process takes one lock.
+
+        Returns (lock, create, fixable, the import that brings a lock of another module in, a note
+        for the message). A lock another module already holds around its writes is imported from
+        it; when no writer holds one yet, the first module by name whose own fix creates one owns
+        it and the others import it. A module that imports this one gets no import back from it
+        (a cycle at import time): no fix then."""
+        if literal is None:
+            return lock, create, fixable, None, ""
+        if create and fixable:
+            project.record_created(self.ctx.path, literal, lock)
+        others = project.writers(self.ctx.path, literal)
+        if not others:
+            return lock, create, fixable, None, ""
+        me = project.module_of(self.ctx.path)
+        where = _where(others)
+        locked = [w for w in others if w.lock]
+        if not create:
+            # this module already guards the file with its own lock elsewhere
+            if locked and not any(self._same_lock(lock, w) for w in locked):
+                note = f"; {_where(locked)} {_verb(locked)} it under `{locked[0].lock}`: take one lock in every module"
+                return lock, False, False, None, note
+            return lock, create, fixable, None, f"; {where} {_verb(others)} it too: they take the same lock"
+        name: str | None = None
+        origin: str | None = None
+        if locked:
+            origin = locked[0].lock
+        else:
+            # nobody holds a lock yet: the first module by name whose fix creates one owns it
+            for writer in others:
+                if writer.module >= me:
+                    break
+                name = _lock_created_by(writer.path, literal, self.ctx.config)
+                if name is not None:
+                    origin = f"{writer.module}.{name}"
+                    break
+        if origin is None:
+            return lock, create, fixable, None, f"; {where} {_verb(others)} it too: if it runs on a thread, it must take this same lock"
+        module, _, name = origin.rpartition(".")
+        note = f"; {where} {_verb(others)} it too: take the same lock, `{origin}`"
+        if origin in self._imported().get(name, set()):
+            return name, False, fixable, None, note  # imported here already
+        path = project.module_path(self.ctx.path, module)
+        if path is None or project.imports(path, me) or name in threads.module_names():
+            return name, False, False, None, note + f" ({module} imports this module: no fix)"
+        return name, False, fixable, ImportSpec(module, name), note
+
+    def _same_lock(self, lock: str, writer: project.Writer) -> bool:
+        """``lock`` of this module is ``writer``'s lock."""
+        return writer.lock == self._lock_id(lock)
+
+    def _lock_id(self, lock: str) -> str:
+        """A lock name of this module as ``module.NAME`` (where an imported one comes from)."""
+        imported = self._imported().get(lock)
+        if imported:
+            return sorted(imported)[0]
+        return f"{project.module_of(self.ctx.path)}.{lock}"
+
+    def _imported(self) -> dict[str, set[str]]:
+        """Module-level ``from m import x`` of this module: local name -> absolute ``m.x``."""
+
+        def build() -> dict[str, set[str]]:
+            me = project.module_of(self.ctx.path) if self.ctx.path else ""
+            package = me.rpartition(".")[0] if not self.ctx.path.endswith("__init__.py") else me
+            out: dict[str, set[str]] = {}
+            for stmt in self.ctx.module.body:
+                if not isinstance(stmt, cst.SimpleStatementLine):
+                    continue
+                for small in stmt.body:
+                    if not isinstance(small, cst.ImportFrom) or isinstance(small.names, cst.ImportStar):
+                        continue
+                    level = len(small.relative)
+                    base = cst.helpers.get_full_name_for_node(small.module) if small.module is not None else ""
+                    if level:
+                        parts = package.split(".") if package else []
+                        parts = parts[: len(parts) - (level - 1)] if level > 1 else parts
+                        base = ".".join([*parts, *([base] if base else [])])
+                    for alias in small.names:
+                        local = alias.evaluated_alias or alias.evaluated_name
+                        out.setdefault(local, set()).add(f"{base}.{alias.evaluated_name}")
+            return out
+
+        return self.ctx.memo("asl300.imported", build)  # type: ignore[return-value]
+
+    def _check_conflict(
+        self, threads: Threads, node: cst.Call, func: cst.FunctionDef, path: cst.BaseExpression, literal: str | None
+    ) -> None:
+        """A write held under one lock while another writer of the same file holds a different
+        one: reported at the later writer (in this module, the later in source order; across
+        modules, the one whose module name sorts after)."""
+        mine = threads.lock_names_around(node)
+        if not mine:
+            return  # an instance lock or acquire(): not compared
+        key = literal if literal is not None else statement_text(self.ctx, path, 10**6)
+        index = self._index()
+        for call, owner in threads.calls:
+            if call is node:
+                break
+            if owner is func or not isinstance(owner, cst.FunctionDef) or threads.threaded(owner) is None:
+                continue
+            access = next((a for a in index.get(id(owner), ()) if a.call is call), None)
+            if access is None or access.kind != "write" or not self._same_file(threads, access.path, key, literal):
+                continue
+            theirs = threads.lock_names_around(call)
+            if theirs and not theirs & mine:
+                self.ctx.add_finding(
+                    self,
+                    node,
+                    self.conflict_message.format(
+                        call=statement_text(self.ctx, node, 40),
+                        path=f"`{statement_text(self.ctx, path, 50)}`",
+                        func=threads.display(func),
+                        lock=sorted(mine)[0],
+                        others=f"`{threads.display(owner)}()` writes it at line {threads.line(call)}",
+                        other=sorted(theirs)[0],
+                    ),
+                    None,
+                )
+                return
+        if literal is None:
+            return
+        locked = [w for w in project.writers(self.ctx.path, literal) if w.lock]
+        me = project.module_of(self.ctx.path)
+        first = locked[0] if locked else None
+        if first is None or first.module > me or any(self._same_lock(lock, first) for lock in mine):
+            return  # the first module by name with a lock for it keeps its lock; the others report
+        self.ctx.add_finding(
+            self,
+            node,
+            self.conflict_message.format(
+                call=statement_text(self.ctx, node, 40),
+                path=f"`{statement_text(self.ctx, path, 50)}`",
+                func=threads.display(func),
+                lock=sorted(mine)[0],
+                others=f"{_where([first])} writes it",
+                other=first.lock,
+            ),
+            None,
         )
 
     def _index(self) -> dict[int, list[Access]]:
@@ -224,7 +389,7 @@ class SharedFileWrite(ThreadedRule):
             if a.kind != "append" and self._same_file(threads, a.path, key, literal)
         ]
         for call, helper in self._calls(threads).callees.get(id(func), ()):
-            kinds = {a.kind for a in index.get(id(helper), ()) if self._same_file(threads, a.path, key, literal)}
+            kinds = {a.kind for a in self._through(threads, helper) if self._same_file(threads, a.path, key, literal)}
             if "write" in kinds or "read" in kinds:
                 touched.append((call, "write" if "write" in kinds else "read"))
         order = {id(call): n for n, (call, _) in enumerate(threads.calls)}
@@ -242,12 +407,33 @@ class SharedFileWrite(ThreadedRule):
         reads = [r for r in reads if any(not _exclusive(self.ctx, r, w) for w in writes)]
         return reads, writes
 
+    def _through(self, threads: Threads, helper: cst.FunctionDef) -> list[Access]:
+        """The file accesses of ``helper`` and of the helpers it calls, at any depth (a call chain
+        ``save() -> _dump() -> P.write_text()`` writes in ``save()``); cycles end."""
+        memo: dict[int, list[Access]] = self.ctx.memo("asl300.through", dict)  # type: ignore[assignment]
+        if id(helper) in memo:
+            return memo[id(helper)]
+        index = self._index()
+        graph = self._calls(threads)
+        out: list[Access] = []
+        seen = {id(helper)}
+        todo = [helper]
+        while todo:
+            current = todo.pop()
+            out.extend(index.get(id(current), ()))
+            for _, callee in graph.callees.get(id(current), ()):
+                if id(callee) not in seen:
+                    seen.add(id(callee))
+                    todo.append(callee)
+        memo[id(helper)] = out
+        return out
+
     def _helper_writes(self, call: cst.Call, owner: cst.FunctionDef) -> cst.BaseExpression | None:
         """The file a call of a helper of this module writes in the helper's own body."""
         index = self._index()
         for site, helper in self._calls(facts(self.ctx)).callees.get(id(owner), ()):
             if site is call:
-                for access in index.get(id(helper), ()):
+                for access in self._through(facts(self.ctx), helper):
                     if access.kind == "write":
                         return access.path
         return None
@@ -284,10 +470,19 @@ class SharedFileWrite(ThreadedRule):
         that caller's read-modify-write finding takes one lock around the whole span, this call
         included, and a second fix taking the lock inside ``func`` in the same round would
         deadlock. Once the span is locked, ``func``'s write is judged on its other callers."""
-        for call, owner in self._calls(threads).callers.get(id(func), ()):
-            reads, writes = self._accesses(threads, owner, path, literal)
-            if reads and call in writes and not threads.locked_together([*reads, *writes]):
-                return True
+        graph = self._calls(threads)
+        seen = {id(func)}
+        todo = [func]
+        while todo:
+            # every caller up the chain: history() -> _save() -> _dump() puts _dump()'s write in
+            # history()'s span
+            for call, owner in graph.callers.get(id(todo.pop()), ()):
+                reads, writes = self._accesses(threads, owner, path, literal)
+                if reads and call in writes and not threads.locked_together([*reads, *writes]):
+                    return True
+                if id(owner) not in seen:
+                    seen.add(id(owner))
+                    todo.append(owner)
         return False
 
     def _same_file(self, threads: Threads, expr: cst.BaseExpression, key: str, literal: str | None) -> bool:
@@ -296,6 +491,42 @@ class SharedFileWrite(ThreadedRule):
             return ok and other == literal
         return statement_text(self.ctx, expr, 10**6) == key
 
+
+def _where(writers: list[project.Writer]) -> str:
+    shown = [f"`{w.module}.{w.function}()` ({w.path.name}:{w.line})" for w in writers[:2]]
+    more = f" and {len(writers) - 2} more" if len(writers) > 2 else ""
+    return " and ".join(shown) + more
+
+
+def _verb(writers: list[project.Writer]) -> str:
+    return "writes" if len(writers) == 1 else "write"
+
+
+def _importing(fix: Fix | None, spec: ImportSpec | None) -> Fix | None:
+    """``fix`` that also imports the lock of another module."""
+    if fix is None or spec is None:
+        return fix
+    return replace(fix, imports=(*fix.imports, spec))
+
+
+_nested_done: set[str] = set()
+
+
+def _lock_created_by(path: Path, literal: str, config: Config) -> str | None:
+    """The lock the fix of the module at ``path`` creates for the file ``literal``, from a lint of
+    that module on its own (once per process)."""
+    key = str(path.resolve())
+    if key not in _nested_done:
+        _nested_done.add(key)
+        from asynclint.engine import lint_bytes
+
+        try:
+            data = path.read_bytes()
+        except OSError:
+            return None
+        with project.nested():
+            lint_bytes(data, str(path), config, [SharedFileWrite])
+    return project.created(path, literal)
 
 
 def _is_device(literal: str | None) -> bool:

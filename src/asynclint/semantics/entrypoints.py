@@ -160,6 +160,11 @@ class EntryPoints:
             return "process"
         if instances & THREAD_EXECUTORS:
             return "thread"
+        # a parameter annotated with the pool's class (``pool: ThreadPoolExecutor``)
+        if self._annotated(expr, frozenset(PROCESS_EXECUTORS)):
+            return "process"
+        if self._annotated(expr, frozenset(THREAD_EXECUTORS)):
+            return "thread"
         return None
 
     def _call_entry(self: Threads, call: cst.Call, owner: Callable_ | None) -> tuple[cst.BaseExpression, Registration] | None:

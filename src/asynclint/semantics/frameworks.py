@@ -123,6 +123,21 @@ def _imported_azure_app(ctx: Context, expr: cst.BaseExpression) -> bool:
     return any(isinstance(node, (cst.Import, cst.ImportFrom)) for node in ctx.definitions(expr))
 
 
+def _imported_app(ctx: Context, expr: cst.BaseExpression) -> str | None:
+    """For a name imported from another module of the project (``from .app import app``): the
+    constructor that module calls to build it (``flask.Flask``)."""
+    if not isinstance(expr, cst.Name) or not ctx.path:
+        return None
+    from asynclint.semantics import project
+
+    for qualified in ctx.qualified_names(expr):
+        if "." in qualified:
+            ctor = project.constructor_of(ctx.path, qualified)
+            if ctor is not None:
+                return ctor
+    return None
+
+
 def decorator_registration(ctx: Context, func: cst.FunctionDef) -> Registration | None:
     """The framework registration made by one of ``func``'s decorators, if any."""
     for decorator in func.decorators:
@@ -130,6 +145,9 @@ def decorator_registration(ctx: Context, func: cst.FunctionDef) -> Registration 
         target = expr.func if isinstance(expr, cst.Call) else expr
         how = f"@{source_name(target)}"
         found = _app_method(ctx, target)
+        if found is None and isinstance(target, cst.Attribute):
+            ctor = _imported_app(ctx, target.value)
+            found = (ctor, target.attr.value) if ctor is not None else None
         if found is not None:
             ctor, method = found
             if ctor in AZURE_APPS:

@@ -55,8 +55,12 @@ class Locks:
             return not self._local_lock(expr)
         if isinstance(expr, cst.Attribute) and expr.attr.value in self._lock_attrs:
             return True
-        if instances or qualified:
+        if instances:
             return False
+        if qualified and not all("." in q and not q.startswith(("builtins.", ".")) for q in qualified):
+            # known, and not imported from a module (a local binding): judged by its value above
+            return False
+        # unknown, or imported from another module (``from .store import DATA_LOCK``): by its name
         terminal = expr.attr.value if isinstance(expr, cst.Attribute) else expr.value if isinstance(expr, cst.Name) else None
         if isinstance(expr, cst.Subscript):
             root = expr.value
@@ -218,6 +222,10 @@ class Locks:
             return out
 
         return self.ctx.memo("threads.module_locks", build)  # type: ignore[return-value]
+
+    def module_names(self: Threads) -> set[str]:
+        """The names bound at module level (assignments, functions, classes, imports)."""
+        return set(self._module_lock_names())
 
     def guarding_lock(self: Threads, state: str | None, literal: str | None) -> str | None:
         """A module-level lock the module already holds around ``state`` (a name) or the path

@@ -31,6 +31,7 @@ THREAD_MARKERS: tuple[bytes, ...] = (
     # frameworks that run sync handlers on thread pools
     b"azure",
     b"flask",
+    b".route(",  # routes on an app imported from another module (`from .app import app`)
     b"fastapi",
     b"starlette",
     b"django",

@@ -1,0 +1,388 @@
+"""The other modules of the project, for what one module alone cannot settle: which lock guards a
+file that several modules write (ASL300).
+
+Every thread of a process that writes one file must take the same lock, whichever module it runs
+in; a lock per module excludes nothing. This module finds, cheaply and without libcst, the
+functions of the project's other modules that write a file named by the same literal, and the
+module-level lock (if any) each holds around the write.
+
+The project is the import root of the linted file: the folder above its outermost package (the
+folder itself for a flat layout such as ``app.py`` next to ``store.py``), its ``.py`` files and
+its packages. A module is named as ``import`` would name it from that root. Files are read and
+summarised with :mod:`ast` once per process (keyed by path, size and mtime), and only files whose
+bytes contain the literal are parsed at all.
+"""
+from __future__ import annotations
+
+import ast
+import contextlib
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+#: a project bigger than this is not scanned (a linted file under ``/`` or a home folder)
+MAX_FILES = 3000
+_SKIP_DIRS = frozenset({".git", ".hg", ".tox", ".nox", ".venv", "venv", "node_modules", "__pycache__", "site-packages"})
+_LOCK_CALLS = frozenset({"Lock", "RLock", "Semaphore", "BoundedSemaphore", "Condition", "FileLock", "SoftFileLock"})
+_WRITE_MODE_CHARS = frozenset("wax+")
+_OPENERS = frozenset({"open", "io.open", "codecs.open"})
+
+
+@dataclass(frozen=True)
+class Writer:
+    """A function of another module that writes a file whose path mentions the literal."""
+
+    module: str  # dotted, as imported from the project root
+    path: Path
+    function: str
+    line: int
+    lock: str | None  # the module-level lock held around the write, if any, as ``module.NAME``
+
+
+@dataclass
+class _Summary:
+    #: (literals, function, line, lock as ``module.NAME``)
+    writes: list[tuple[frozenset[str], str, int, str | None]] = field(default_factory=list)
+    #: absolute dotted names of the modules it imports (at any level)
+    imports: set[str] = field(default_factory=set)
+    #: module-level ``name = callee(...)`` -> the callee's dotted name through the imports
+    constructors: dict[str, str] = field(default_factory=dict)
+
+
+_files_cache: dict[Path, tuple[Path, ...]] = {}
+_summary_cache: dict[tuple[Path, int, int], _Summary | None] = {}
+#: set while a module is linted on behalf of another (no project lookups from there)
+_nested = False
+#: (file, literal) -> the lock a nested lint of that file would create for it
+_created: dict[tuple[str, str], str] = {}
+
+
+def import_root(path: Path) -> tuple[Path, str]:
+    """(the folder imports resolve from, the module's dotted name)."""
+    path = path.resolve()
+    parts = [] if path.stem == "__init__" else [path.stem]
+    folder = path.parent
+    while (folder / "__init__.py").is_file() and folder.parent != folder:
+        parts.insert(0, folder.name)
+        folder = folder.parent
+    return folder, ".".join(parts)
+
+
+def project_files(root: Path) -> tuple[Path, ...]:
+    """The ``.py`` files of the root folder and of the packages under it (at most MAX_FILES)."""
+    cached = _files_cache.get(root)
+    if cached is not None:
+        return cached
+    out: list[Path] = []
+    todo = [root]
+    while todo and len(out) <= MAX_FILES:
+        folder = todo.pop()
+        try:
+            entries = sorted(os.scandir(folder), key=lambda e: e.name)
+        except OSError:
+            continue
+        for entry in entries:
+            if entry.name.startswith(".") or entry.name in _SKIP_DIRS:
+                continue
+            if entry.name.endswith(".py") and entry.is_file():
+                out.append(Path(entry.path))
+            elif entry.is_dir() and os.path.isfile(os.path.join(entry.path, "__init__.py")):
+                todo.append(Path(entry.path))
+    result = tuple(out) if len(out) <= MAX_FILES else ()
+    _files_cache[root] = result
+    return result
+
+
+def writers(linted: str, literal: str) -> list[Writer]:
+    """The writers of a file named by ``literal`` in the project's modules other than ``linted``,
+    ordered by module name. Empty when ``linted`` is not a file on disk, or during a nested lint."""
+    if _nested or not literal or not os.path.isfile(linted):
+        return []
+    me = Path(linted).resolve()
+    root, _ = import_root(me)
+    needle = literal.encode("utf-8", "replace")
+    out: list[Writer] = []
+    for path in project_files(root):
+        if path == me:
+            continue
+        summary = _summary(path, needle)
+        if summary is None:
+            continue
+        module = _module_name(root, path)
+        for literals, function, line, lock in summary.writes:
+            if literal in literals:
+                out.append(Writer(module, path, function, line, lock))
+    if out:
+        # only modules of one program: some module of the project imports both (at any depth),
+        # or one imports the other; two scripts side by side share no threads
+        mine = _importers(root, _module_name(root, me))
+        out = [w for w in out if mine & _importers(root, w.module)]
+    out.sort(key=lambda w: (w.module, w.line))
+    return out
+
+
+_graph_cache: dict[Path, dict[str, set[str]]] = {}
+
+
+def _importers(root: Path, module: str) -> set[str]:
+    """``module`` and every project module that imports it, directly or through others."""
+    graph = _graph_cache.get(root)
+    if graph is None:
+        graph = {}
+        modules = {_module_name(root, path): path for path in project_files(root)}
+        for name, path in modules.items():
+            summary = _summary(path, b"")
+            targets: set[str] = set()
+            for imported in summary.imports if summary is not None else ():
+                parts = imported.split(".")
+                # ``import pkg.sub.mod`` runs pkg, pkg.sub and pkg.sub.mod
+                targets.update(p for p in (".".join(parts[: n + 1]) for n in range(len(parts))) if p in modules)
+            parts = name.split(".")
+            # a submodule runs its packages' ``__init__`` first
+            targets.update(p for p in (".".join(parts[:n]) for n in range(1, len(parts))) if p in modules)
+            for target in targets - {name}:
+                graph.setdefault(target, set()).add(name)
+        _graph_cache[root] = graph
+    out = {module}
+    todo = [module]
+    while todo:
+        for importer in graph.get(todo.pop(), ()):
+            if importer not in out:
+                out.add(importer)
+                todo.append(importer)
+    return out
+
+
+def imports(path: Path, module: str) -> bool:
+    """The module at ``path`` imports ``module`` (or a name from it): importing back from it at
+    module level could be a cycle."""
+    summary = _summary(path, b"")
+    return summary is not None and any(m == module or m.startswith(module + ".") for m in summary.imports)
+
+
+def module_of(linted: str) -> str:
+    return import_root(Path(linted))[1]
+
+
+def module_path(linted: str, module: str) -> Path | None:
+    """The file of project module ``module``, from the import root of ``linted``."""
+    root = import_root(Path(linted))[0]
+    base = root.joinpath(*module.split("."))
+    for candidate in (base.with_suffix(".py"), base / "__init__.py"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+@contextlib.contextmanager
+def nested() -> Iterator[None]:
+    """Lint another module on behalf of this one: no project lookups from inside."""
+    global _nested
+    previous, _nested = _nested, True
+    try:
+        yield
+    finally:
+        _nested = previous
+
+
+def record_created(linted: str, literal: str, lock: str) -> None:
+    """A nested lint's fix would create ``lock`` for ``literal`` in ``linted``."""
+    if _nested:
+        _created.setdefault((str(Path(linted).resolve()), literal), lock)
+
+
+def created(path: Path, literal: str) -> str | None:
+    return _created.get((str(path.resolve()), literal))
+
+
+def constructor_of(linted: str, qualified: str) -> str | None:
+    """What builds the project-level name ``qualified`` (``pkg.app.app``, or relative to
+    ``linted``'s package as ``.app.app``): the dotted callee of its module-level assignment
+    ``app = Flask(__name__)``, through that module's imports (``flask.Flask``); None when it is
+    not a project module's call result."""
+    if not os.path.isfile(linted):
+        return None
+    dots = len(qualified) - len(qualified.lstrip("."))
+    if dots:
+        package = _package_of(Path(linted))
+        parts = package.split(".") if package else []
+        if dots > 1:
+            parts = parts[: len(parts) - (dots - 1)]
+        qualified = ".".join([*parts, qualified.lstrip(".")])
+    module, _, name = qualified.rpartition(".")
+    path = module_path(linted, module) if module else None
+    if path is None:
+        return None
+    summary = _summary(path, b"")
+    return summary.constructors.get(name) if summary is not None else None
+
+
+def _module_name(root: Path, path: Path) -> str:
+    parts = list(path.relative_to(root).with_suffix("").parts)
+    if parts and parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def _summary(path: Path, needle: bytes) -> _Summary | None:
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    key = (path, stat.st_size, stat.st_mtime_ns)
+    if key in _summary_cache:
+        return _summary_cache[key]
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return None
+    if needle and needle not in data:
+        return None  # not cached: another literal may be in it
+    try:
+        tree = ast.parse(data)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        _summary_cache[key] = None
+        return None
+    summary = _summarise(tree, path)
+    _summary_cache[key] = summary
+    return summary
+
+
+def _summarise(tree: ast.Module, path: Path) -> _Summary:
+    out = _Summary()
+    package = _package_of(path)
+    constants: dict[str, ast.expr] = {}
+    #: module-level lock names -> ``module.NAME`` (its own, and imported ones named like a lock)
+    locks: dict[str, str] = {}
+    me = import_root(path)[1]
+    for stmt in tree.body:
+        if isinstance(stmt, ast.ImportFrom):
+            base = _absolute(stmt, package)
+            for alias in stmt.names:
+                local = alias.asname or alias.name
+                if base and _lockish(local):
+                    locks[local] = f"{base}.{alias.name}"
+        if isinstance(stmt, (ast.Assign, ast.AnnAssign)) and stmt.value is not None:
+            targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
+            for target in targets:
+                if isinstance(target, ast.Name):
+                    constants[target.id] = stmt.value
+                    if isinstance(stmt.value, ast.Call) and _terminal(stmt.value.func) in _LOCK_CALLS:
+                        locks[target.id] = f"{me}.{target.id}"
+    aliases: dict[str, str] = {}
+    for stmt in tree.body:
+        if isinstance(stmt, ast.Import):
+            for alias in stmt.names:
+                aliases[alias.asname or alias.name.split(".")[0]] = alias.name if alias.asname else alias.name.split(".")[0]
+        elif isinstance(stmt, ast.ImportFrom):
+            base = _absolute(stmt, package)
+            for alias in stmt.names:
+                aliases[alias.asname or alias.name] = f"{base}.{alias.name}"
+    for local, value in constants.items():
+        if isinstance(value, ast.Call):
+            dotted = _dotted(value.func)
+            if dotted is not None:
+                head, _, rest = dotted.partition(".")
+                head = aliases.get(head, head)
+                out.constructors[local] = f"{head}.{rest}" if rest else head
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            out.imports.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = _absolute(node, package)
+            if base:
+                out.imports.add(base)
+                out.imports.update(f"{base}.{alias.name}" for alias in node.names)
+
+    def visit(node: ast.AST, function: str | None, held: tuple[str, ...]) -> None:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            function, held = node.name, ()
+        elif isinstance(node, ast.With):
+            names = tuple(
+                locks[i.context_expr.id]
+                for i in node.items
+                if isinstance(i.context_expr, ast.Name) and i.context_expr.id in locks
+            )
+            for item in node.items:
+                visit(item.context_expr, function, held)
+            for stmt in node.body:
+                visit(stmt, function, held + names)
+            return
+        elif isinstance(node, ast.Call) and function is not None:
+            target = _written(node)
+            if target is not None:
+                literals = frozenset(_strings(target, constants, 0))
+                if literals:
+                    out.writes.append((literals, function, node.lineno, held[-1] if held else None))
+        for child in ast.iter_child_nodes(node):
+            visit(child, function, held)
+
+    visit(tree, None, ())
+    return out
+
+
+def _written(call: ast.Call) -> ast.expr | None:
+    """The path expression when ``call`` writes a file."""
+    func = call.func
+    dotted = _dotted(func)
+    if dotted in _OPENERS:
+        mode = call.args[1] if len(call.args) > 1 else next((k.value for k in call.keywords if k.arg == "mode"), None)
+        path = call.args[0] if call.args else next((k.value for k in call.keywords if k.arg in ("file", "filename")), None)
+        return path if _writes(mode) else None
+    if isinstance(func, ast.Attribute):
+        if func.attr in ("write_text", "write_bytes"):
+            return func.value
+        if func.attr == "open":
+            mode = call.args[0] if call.args else next((k.value for k in call.keywords if k.arg == "mode"), None)
+            return func.value if _writes(mode) else None
+    return None
+
+
+def _writes(mode: ast.expr | None) -> bool:
+    return isinstance(mode, ast.Constant) and isinstance(mode.value, str) and bool(set(mode.value) & _WRITE_MODE_CHARS)
+
+
+def _strings(expr: ast.AST, constants: dict[str, ast.expr], depth: int) -> Iterator[str]:
+    """The string literals a path expression is built from, through module constants."""
+    if depth > 4:
+        return
+    for node in ast.walk(expr):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            yield node.value
+        elif isinstance(node, ast.Name) and node.id in constants:
+            yield from _strings(constants[node.id], constants, depth + 1)
+
+
+def _lockish(name: str) -> bool:
+    words = set(name.lower().strip("_").split("_"))
+    return bool(words & {"lock", "rlock", "mutex"}) or name.lower().endswith("lock")
+
+
+def _terminal(func: ast.expr) -> str | None:
+    return func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else None
+
+
+def _dotted(func: ast.expr) -> str | None:
+    if isinstance(func, ast.Name):
+        return func.id
+    if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name):
+        return f"{func.value.id}.{func.attr}"
+    return None
+
+
+def _package_of(path: Path) -> str:
+    root, name = import_root(path)
+    return name if path.stem == "__init__" else name.rpartition(".")[0]
+
+
+def _absolute(node: ast.ImportFrom, package: str) -> str:
+    if not node.level:
+        return node.module or ""
+    parts = package.split(".") if package else []
+    if node.level > 1:
+        parts = parts[: len(parts) - (node.level - 1)]
+    base = ".".join(parts)
+    if node.module:
+        base = f"{base}.{node.module}" if base else node.module
+    return base
