@@ -291,3 +291,76 @@ def test_azure_functions_handler_on_the_worker_thread_pool(tmp_path: Path) -> No
         "    with _hits_lock:\n        HITS += _pause()\n",
         "azure functions handler on the worker pool",
     )
+
+
+FLASK_MODULES = {
+    "app.py": '''\
+        from flask import Flask
+
+        app = Flask(__name__)
+
+        import orders  # noqa: E402,F401  (the routes register themselves on `app`)
+        import stats  # noqa: E402,F401
+        ''',
+    "orders.py": '''\
+        import json
+        import pathlib
+        import time
+
+        from flask import jsonify
+
+        from app import app
+
+        STATE = pathlib.Path(__file__).with_name("state.json")
+
+
+        @app.post("/orders")
+        def add_order():
+            data = json.loads(STATE.read_text())
+            time.sleep(0.001)
+            data["count"] = data.get("count", 0) + 1
+            STATE.write_text(json.dumps(data))
+            return jsonify(data)
+        ''',
+}
+FLASK_MODULES["stats.py"] = FLASK_MODULES["orders.py"].replace('"/orders"', '"/hit"').replace("add_order", "hit")
+
+
+def _flask_modules_round(folder: Path) -> tuple[int, int]:
+    """Half the POSTs to each module's route, both writing one state file."""
+    (folder / "state.json").write_text("{}")
+    server = _gunicorn(folder)
+    try:
+        with ThreadPoolExecutor(CLIENTS) as pool:
+            statuses = list(pool.map(lambda i: server.post("/orders" if i % 2 else "/hit"), range(REQUESTS)))
+    finally:
+        server.stop()
+    try:
+        count = json.loads((folder / "state.json").read_text()).get("count", 0)
+    except ValueError:
+        count = -1
+    return sum(1 for s in statuses if s != 200), count
+
+
+@pytest.mark.server
+def test_flask_routes_in_two_modules_share_one_lock_under_gunicorn(tmp_path: Path) -> None:
+    for name, text in FLASK_MODULES.items():
+        (tmp_path / name).write_text(textwrap.dedent(text))
+    found = _asynclint("--select", "ASL3", ".", cwd=tmp_path)
+    assert [line.split(" ASL300 ")[0] for line in found.stdout.splitlines() if " ASL300 " in line] == [
+        "orders.py:17:5:",
+        "stats.py:17:5:",
+    ], found.stdout
+    before = _flask_modules_round(tmp_path)
+    assert before[0] > 0 or before[1] < REQUESTS, before
+
+    fixed = _asynclint("--select", "ASL3", "--fix", "--unsafe-fixes", ".", cwd=tmp_path)
+    assert fixed.returncode == 0, fixed.stdout + fixed.stderr
+    # one lock for both modules: orders (first by name) creates it, stats imports it
+    assert "_state_lock = threading.Lock()" in (tmp_path / "orders.py").read_text()
+    stats = (tmp_path / "stats.py").read_text()
+    assert "from orders import _state_lock\n" in stats and "threading" not in stats
+    assert _asynclint(".", cwd=tmp_path).returncode == 0
+    for _ in range(2):
+        assert _flask_modules_round(tmp_path) == (0, REQUESTS), f"before the fix: {before}"
+    print(f"flask routes in two modules under gunicorn: before {before} (failed, count); after (0, {REQUESTS})")

@@ -35,6 +35,14 @@ class SharedFileWrite(ThreadedRule):
     other calls instead of a new lock inside the helper (which would deadlock under the first, or
     fail to exclude them).
 
+    Every writer of one file must take the same lock: a write under one lock while another
+    threaded function of the module writes the file under a different one is reported (at the later
+    of them, no fix). The same holds across the modules of one program (modules that import each
+    other, or that one module of the project imports together): the fix imports the lock another
+    module already holds around the file (`from orders import AUDIT_LOCK`), or, when none holds one
+    yet, the lock the first of them by module name creates; a write under a lock different from
+    the other module's is reported. See docs/concurrency.md.
+
     See ASL302 for what makes a function threaded and what counts as a lock.
 
     ## Why is this bad?
@@ -320,7 +328,10 @@ class SharedFileWrite(ThreadedRule):
             if access is None or access.kind != "write" or not self._same_file(threads, access.path, key, literal):
                 continue
             theirs = threads.lock_names_around(call)
-            if theirs and not theirs & mine:
+            if not theirs:
+                continue
+            # the first locked writer's lock is the one to keep; later writers are compared to it
+            if not theirs & mine:
                 self.ctx.add_finding(
                     self,
                     node,
@@ -334,7 +345,7 @@ class SharedFileWrite(ThreadedRule):
                     ),
                     None,
                 )
-                return
+            return
         if literal is None:
             return
         locked = [w for w in project.writers(self.ctx.path, literal) if w.lock]
@@ -429,8 +440,7 @@ class SharedFileWrite(ThreadedRule):
         return out
 
     def _helper_writes(self, call: cst.Call, owner: cst.FunctionDef) -> cst.BaseExpression | None:
-        """The file a call of a helper of this module writes in the helper's own body."""
-        index = self._index()
+        """The file a call of a helper of this module writes (in its body or its own helpers')."""
         for site, helper in self._calls(facts(self.ctx)).callees.get(id(owner), ()):
             if site is call:
                 for access in self._through(facts(self.ctx), helper):

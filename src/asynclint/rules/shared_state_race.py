@@ -34,7 +34,9 @@ class SharedStateRace(ThreadedRule):
     in a method of `Stats` reached from a threaded function races like a global; the fix takes the
     lock the class already keeps (`self._lock`) when it keeps one. A statement counts as
     protected inside `with LOCK:` (or between `LOCK.acquire()` and `LOCK.release()`), or when
-    every call path to its function holds a lock.
+    every call path to its function holds a lock, and only when it is the same lock as the other
+    functions' updates of that state: an update under one module lock after another function
+    updated the same state under a different one is reported (no fix).
 
     ## Why is this bad?
     Threads share module state. `COUNTER += 1` is three steps (read, add, store); two threads can
@@ -71,6 +73,11 @@ class SharedStateRace(ThreadedRule):
         "`{read}` at line {read_line} {what} module-level `{state}` and `{stmt}` at line {line} stores it "
         "in `{func}()`, which {why}: another call can change it in between, and one of the updates is "
         "lost; hold one lock from the read to the store (`with {lock}:`)"
+    )
+    conflict_message = (
+        "`{stmt}` updates module-level `{state}` in `{func}()` under `{lock}`, but `{other_func}()` updates "
+        "it at line {other_line} under `{other}`: two different locks do not exclude each other, so "
+        "concurrent calls still lose updates; take one lock in every function that updates it"
     )
     examples = (
         Example(
@@ -174,6 +181,7 @@ class SharedStateRace(ThreadedRule):
         self, threads: Threads, func: cst.FunctionDef, why: Why, node: cst.CSTNode, read: cst.CSTNode, kind: str, root: cst.Name
     ) -> None:
         if threads.locked_together([read, node]):
+            self._check_conflict(threads, func, node, root)
             return
         lock, create, fixable = threads.lock_name(root.value, None, root.value, func)
         fix = threads.lock_span_fix([read, node], lock, create, f"Hold `{lock}` from the read to the store") if fixable else None
@@ -206,6 +214,7 @@ class SharedStateRace(ThreadedRule):
                 self._report_span(threads, func, why, node, *span)
             return
         if threads.locked(node):
+            self._check_conflict(threads, func, node, root)
             return
         lock, create, fixable = threads.lock_name(root.value, None, root.value, func)
 
@@ -225,6 +234,35 @@ class SharedStateRace(ThreadedRule):
             why=threads.describe(why),
             lock=lock,
         )
+
+    def _check_conflict(self, threads: Threads, func: cst.FunctionDef, node: cst.CSTNode, root: cst.Name) -> None:
+        """An update held under one module lock while an earlier function updates the same state
+        under a different one: reported at the later (two locks exclude nothing)."""
+        mine = threads.lock_names_around(node)
+        if not mine:
+            return  # an instance lock or acquire(): not compared
+        earlier: dict[str, list[tuple[cst.FunctionDef, cst.CSTNode, set[str]]]]
+        earlier = self.ctx.memo("asl302.locked-updates", dict)  # type: ignore[assignment]
+        seen = earlier.setdefault(root.value, [])
+        # the first other function's lock is the one to keep; later writers are compared to it
+        for other_func, other, theirs in seen[:1] if seen and seen[0][0] is not func else ():
+            if not theirs & mine:
+                self.ctx.add_finding(
+                    self,
+                    node,
+                    self.conflict_message.format(
+                        stmt=statement_text(self.ctx, node, 40),
+                        state=root.value,
+                        func=threads.display(func),
+                        lock=sorted(mine)[0],
+                        other_func=threads.display(other_func),
+                        other_line=threads.line(other),
+                        other=sorted(theirs)[0],
+                    ),
+                    None,
+                )
+                break
+        seen.append((func, node, mine))
 
 
 def _store_root(threads: Threads, node: cst.Assign) -> tuple[cst.Name, cst.BaseExpression] | None:
