@@ -27,6 +27,13 @@ from asynclint.semantics.blocking import classify_name
         ("pathlib.Path().read_text", "ASL230", "pathlib.Path(...).read_text", True),
         ("pathlib.Path.cwd().write_bytes", "ASL230", "pathlib.Path.cwd(...).write_bytes", True),
         ("shutil.rmtree", "ASL230", "shutil.rmtree", True),
+        ("builtins.open().read", "ASL230", "builtins.open(...).read", True),
+        ("io.TextIOWrapper().write", "ASL230", "io.TextIOWrapper(...).write", True),
+        ("pathlib.Path().exists", "ASL231", "pathlib.Path(...).exists", True),
+        ("pathlib.Path().iterdir", "ASL231", "pathlib.Path(...).iterdir", False),
+        ("os.path.getmtime", "ASL231", "os.path.getmtime", True),
+        ("os.walk", "ASL231", "os.walk", False),
+        ("httpx2.Client().send", "ASL210", "httpx2.Client(...).send", True),
         ("builtins.input", "ASL240", "input", True),
         ("threading.Lock().acquire", "ASL250", "threading.Lock(...).acquire", False),
         ("concurrent.futures.ThreadPoolExecutor().submit().result", "ASL250",
@@ -56,7 +63,8 @@ def test_classify_name(name: str, code: str, shown: str, fixable: bool) -> None:
         "queue.SimpleQueue().put",  # unbounded: never blocks
         "sqlite3.connect().close",
         "requests.Session().get().json",
-        "pathlib.Path().exists",
+        "pathlib.Path().with_suffix",
+        "os.path.normpath",
         "threading.Lock().release",
     ],
 )
@@ -187,3 +195,35 @@ def test_connection_from_a_thread_is_still_a_connection() -> None:
         conn.execute("select 1")
     """
     assert [line for line, _ in _messages(source, "ASL260")] == [7]
+
+
+def test_library_coroutine_table_is_generated_from_the_installed_libraries() -> None:
+    """``src/asynclint/data/library_coroutines.json`` is what ``tools/library_coroutines.py`` reads
+    from trio, anyio (the versions pyproject's test extras pin) and asyncio; regenerate it with
+    ``python tools/library_coroutines.py`` when this fails."""
+    import importlib.util
+    import json
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    spec = importlib.util.spec_from_file_location("library_coroutines", root / "tools" / "library_coroutines.py")
+    assert spec is not None and spec.loader is not None
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    stored = json.loads((root / "src" / "asynclint" / "data" / "library_coroutines.json").read_text())
+    fresh = tool.generate()
+    assert fresh["versions"]["trio"] == stored["versions"]["trio"], "install the trio version the test extras pin"
+    assert fresh["versions"]["anyio"] == stored["versions"]["anyio"], "install the anyio version the test extras pin"
+    ours = {n for n in stored["coroutines"] if not n.startswith("asyncio.")}
+    theirs = {n for n in fresh["coroutines"] if not n.startswith("asyncio.")}
+    assert ours == theirs, f"stale: missing {sorted(theirs - ours)[:10]}, extra {sorted(ours - theirs)[:10]}"
+    asyncio_now = {n for n in fresh["coroutines"] if n.startswith("asyncio.")}
+    asyncio_stored = {n for n in stored["coroutines"] if n.startswith("asyncio.")}
+    if fresh["versions"]["python"] == stored["versions"]["python"]:
+        assert asyncio_stored == asyncio_now
+    else:
+        # another Python's asyncio: the functions the table lists are coroutine functions there too
+        assert {n for n in asyncio_stored if "()" not in n} <= asyncio_now
+    assert {"trio.sleep", "trio.Nursery().start", "trio.open_nursery().start", "anyio.sleep", "asyncio.sleep"} <= set(
+        stored["coroutines"]
+    )

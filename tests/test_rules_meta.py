@@ -30,6 +30,8 @@ CATALOGUE = {
     "ASL210": "blocking-http",
     "ASL220": "blocking-subprocess",
     "ASL230": "blocking-file-io",
+    # added with the coverage issue (flake8-async/ruff ASYNC240): RULES.md should list it
+    "ASL231": "blocking-fs-call",
     "ASL240": "blocking-input",
     "ASL250": "blocking-sync-primitive",
     "ASL260": "blocking-client",
@@ -41,7 +43,7 @@ CATALOGUE = {
 FIX_SAFETY = {
     "ASL100": Safety.UNSAFE, "ASL101": Safety.SAFE, "ASL102": Safety.UNSAFE, "ASL103": None, "ASL104": None,
     "ASL200": Safety.SAFE, "ASL210": Safety.UNSAFE, "ASL220": Safety.UNSAFE, "ASL230": Safety.UNSAFE,
-    "ASL240": Safety.UNSAFE, "ASL250": None, "ASL260": Safety.UNSAFE, "ASL300": Safety.UNSAFE,
+    "ASL231": Safety.UNSAFE, "ASL240": Safety.UNSAFE, "ASL250": None, "ASL260": Safety.UNSAFE, "ASL300": Safety.UNSAFE,
     "ASL301": Safety.UNSAFE, "ASL302": Safety.UNSAFE,
 }
 

@@ -29,6 +29,7 @@ _EXEMPT_DECORATORS = frozenset(
         "contextlib.asynccontextmanager",
     }
 )
+_FIXTURE_DECORATORS = frozenset({"pytest.fixture", "pytest_asyncio.fixture"})
 #: decorators that hand the function to nobody: the function stays ours
 _PLAIN_DECORATORS = frozenset({"builtins.staticmethod", "builtins.classmethod"})
 _ASYNC_LIBRARIES = frozenset({"asyncio", "trio", "anyio"})
@@ -220,15 +221,26 @@ class AsyncWithoutAwait(Rule):
         if candidate is not None and not candidate.awaits and not _is_stub(self, original_node):
             self._done.append(candidate)
 
-    def _mark(self) -> None:
-        func = self.ctx.current_function
-        if func is not None:
-            candidate = self._open.get(id(func))
+    def _mark(self, node: cst.CSTNode) -> None:
+        """``node`` suspends the function whose body runs it: found through the parents, since a
+        nested function's default values and decorators run in the enclosing function, and a
+        generator expression's body (all but its first iterable) runs later, when something
+        iterates it, not where it is written."""
+        ctx = self.ctx
+        child, parent = node, ctx.parent(node)
+        while parent is not None:
+            if isinstance(parent, (cst.FunctionDef, cst.Lambda)) and child is parent.body:
+                break
+            if isinstance(parent, cst.GeneratorExp) and not _in_first_iterable(ctx, parent, node):
+                return  # lazy: ``return (await x async for x in gen())`` suspends nothing here
+            child, parent = parent, ctx.parent(parent)
+        if isinstance(parent, cst.FunctionDef):
+            candidate = self._open.get(id(parent))
             if candidate is not None:
                 candidate.awaits = True
 
     def visit_Await(self, node: cst.Await) -> None:
-        self._mark()
+        self._mark(node)
         call = node.expression
         if isinstance(call, cst.Call):
             if isinstance(call.func, cst.Name):
@@ -237,19 +249,19 @@ class AsyncWithoutAwait(Rule):
                 self._awaited.setdefault(call.func.attr.value, []).append(node)
 
     def visit_Yield(self, node: cst.Yield) -> None:
-        self._mark()
+        self._mark(node)
 
     def visit_For(self, node: cst.For) -> None:
         if node.asynchronous is not None:
-            self._mark()
+            self._mark(node)
 
     def visit_With(self, node: cst.With) -> None:
         if node.asynchronous is not None:
-            self._mark()
+            self._mark(node)
 
     def visit_CompFor(self, node: cst.CompFor) -> None:
         if node.asynchronous is not None:
-            self._mark()
+            self._mark(node)
 
     def visit_Call(self, node: cst.Call) -> None:
         ctx = self.ctx
@@ -380,6 +392,10 @@ class AsyncWithoutAwait(Rule):
             names = ctx.expr_names(target)
             if names & _EXEMPT_DECORATORS or names & configured:
                 return True
+            if names & _FIXTURE_DECORATORS and (node.params.params or node.params.kwonly_params):
+                # a pytest fixture that asks for other fixtures: they may be async fixtures,
+                # which pytest-asyncio hands only to async fixtures
+                return True
         owner = ctx.scopes[-1][0] if ctx.scopes else None
         if isinstance(owner, cst.ClassDef):
             if node.name.value in _ASYNC_PROTOCOL:
@@ -390,6 +406,18 @@ class AsyncWithoutAwait(Rule):
                 if "builtins.object" not in ctx.qualified_names(base.value):
                     return True
         return False
+
+
+def _in_first_iterable(ctx: object, genexp: cst.GeneratorExp, node: cst.CSTNode) -> bool:
+    """``node`` is (inside) the first ``for``'s iterable of ``genexp``, the one part that is
+    evaluated where the expression is written (``(a for a in await gen())``)."""
+    parent_of = ctx.parent  # type: ignore[attr-defined]
+    current: cst.CSTNode | None = node
+    while current is not None and current is not genexp:
+        if current is genexp.for_in.iter:
+            return True
+        current = parent_of(current)
+    return False
 
 
 def _unawaited(await_: cst.Await) -> cst.BaseExpression:

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import libcst as cst
-from libcst.metadata import Assignment, Scope
+from libcst.metadata import Assignment, FunctionScope, Scope
 
 from asynclint.rule import Example, Fix, Rule, Safety
 from asynclint.semantics import Context
@@ -79,6 +79,11 @@ class DanglingTask(Rule):
         "keep a reference until it is done (add it to a module-level set and "
         "`task.add_done_callback(set.discard)`), or await it"
     )
+    dropped_message = (
+        "the task from `{call}(...)` {how}: nothing keeps a reference, so it may be garbage-collected "
+        "before it finishes; keep a reference until it is done (add it to a module-level set and "
+        "`task.add_done_callback(set.discard)`), or await it"
+    )
     markers = (b"create_task", b"ensure_future")
     examples = (
         Example(
@@ -124,7 +129,8 @@ class DanglingTask(Rule):
 
     def visit_Call(self, node: cst.Call) -> None:
         ctx = self.ctx
-        if not ctx.is_discarded(node):
+        how = self._dropped(node)
+        if how is None:
             return
         names = ctx.callee_names(node) & TASK_FACTORIES
         if names:
@@ -135,7 +141,44 @@ class DanglingTask(Rule):
             shown = "loop.create_task"
         else:
             return
-        self.report(node, fix=self._fix(node), call=shown)
+        fix = self._fix(node) if how == "statement" else None
+        self.ctx.add_finding(self, node, self.message.format(call=shown) if how == "statement" else self.dropped_message.format(call=shown, how=how), fix)
+
+    def _dropped(self, call: cst.Call) -> str | None:
+        """How the task's only reference is lost: ``"statement"`` (an expression statement), or a
+        description for the other forms: an element of a list, set or tuple display or of a
+        list or set comprehension that is itself a discarded statement; the test of a conditional
+        expression or of a comprehension's ``if`` (the task is only looked at for truth); a local
+        that is assigned the task and never read."""
+        ctx = self.ctx
+        parent = ctx.parent(call)
+        if isinstance(parent, cst.Expr):
+            return "statement"
+        if isinstance(parent, cst.Element):
+            display = ctx.parent(parent)
+            if isinstance(display, (cst.List, cst.Set, cst.Tuple)) and isinstance(ctx.parent(display), cst.Expr):
+                return "is put in a list, set or tuple that the statement throws away"
+        if isinstance(parent, (cst.ListComp, cst.SetComp)) and parent.elt is call and isinstance(ctx.parent(parent), cst.Expr):
+            return "is put in a comprehension that the statement throws away"
+        if isinstance(parent, cst.IfExp) and parent.test is call:
+            return "is only tested for truth by a conditional expression"
+        if isinstance(parent, cst.CompIf) and parent.test is call:
+            return "is only tested for truth by a comprehension's `if`"
+        if isinstance(parent, cst.Assign) and len(parent.targets) == 1 and isinstance(parent.targets[0].target, cst.Name):
+            if self._never_read(parent.targets[0].target):
+                return f"is stored in `{parent.targets[0].target.value}`, which is never read"
+        return None
+
+    def _never_read(self, name: cst.Name) -> bool:
+        """A local of a function that no code of the function reads (no access at all, and no
+        ``locals()``/``vars()``; a ``global`` or ``nonlocal`` name is not a local)."""
+        scope = self.ctx.scope_of(name)
+        if not isinstance(scope, FunctionScope) or name.value not in scope.assignments:
+            return False
+        if any(getattr(a.node, "value", None) in ("locals", "vars") for a in scope.accesses):
+            return False
+        accesses = [a for a in scope.accesses if getattr(a.node, "value", None) == name.value]
+        return not accesses
 
     def _is_loop_method(self, call: cst.Call) -> bool:
         """``loop.create_task`` where ``loop`` is a parameter or class attribute annotated as an event loop."""

@@ -114,6 +114,10 @@ class UnawaitedCoroutine(Rule):
     slug = "unawaited-coroutine"
     fix_safety = Safety.SAFE
     message = "`{call}(...)` creates a coroutine that is never awaited, so its body never runs; {instead}"
+    with_message = (
+        "`async with {call}(...)` uses the coroutine itself as the context manager, which fails with "
+        "`TypeError` (a coroutine has no `__aenter__`); await it first: `async with await {call}(...)`"
+    )
     # an async def of the module, or a library coroutine
     markers = (COROUTINE_DEF, b"asyncio", b"trio", b"anyio")
     examples = (
@@ -171,7 +175,8 @@ class UnawaitedCoroutine(Rule):
 
     def visit_Call(self, node: cst.Call) -> None:
         ctx = self.ctx
-        if not ctx.is_discarded(node):
+        in_async_with = self._async_with_item(node)
+        if not ctx.is_discarded(node) and not in_async_with:
             return
         shown = self._coroutine_name(node)
         if shown is None:
@@ -180,7 +185,17 @@ class UnawaitedCoroutine(Rule):
         if rewrite.can_await_here(ctx):
             fix = Fix("Add `await`", Safety.SAFE, [(node, rewrite.awaited(ctx, node, node))], adds_await=True)
         library = shown.split(".", 1)[0]
+        if in_async_with:
+            self.ctx.add_finding(self, node, self.with_message.format(call=shown), fix)
+            return
         self.report(node, fix=fix, call=shown, instead=_INSTEAD.get(library, _INSTEAD[ctx.library]))
+
+    def _async_with_item(self, node: cst.Call) -> bool:
+        """``async with trio.open_file(p) as f:``: the coroutine itself is used as the context
+        manager (it has no ``__aenter__``), where its result was meant."""
+        item = self.ctx.parent(node)
+        block = self.ctx.parent(item) if isinstance(item, cst.WithItem) else None
+        return isinstance(block, cst.With) and block.asynchronous is not None and item.item is node  # type: ignore[union-attr]
 
     def _coroutine_name(self, call: cst.Call) -> str | None:
         """How the message shows the callee, when the call is proven to create a coroutine."""
@@ -194,7 +209,11 @@ class UnawaitedCoroutine(Rule):
             return f"{func.value.value}.{func.attr.value}"
         names = self.ctx.callee_names(call)
         if names and names <= LIBRARY_COROUTINES and not names & self._replaced().dotted and self._receiver_known(func):
-            return min(names).replace("()", "(...)")
+            shown = min(names)
+            if "()" in shown:
+                # a method of an inferred object: show it as written (``nursery.start``)
+                return " ".join(self.ctx.module.code_for_node(func).split())
+            return shown
         return None
 
     # -- functions and methods of the module ------------------------------------------------------
@@ -379,7 +398,10 @@ class UnawaitedCoroutine(Rule):
             if ctx.qualified_names(receiver):
                 return True  # a module (``asyncio.sleep``)
             values = ctx.bound_values(receiver)
-            return len(values) == len(ctx.definitions(receiver)) and all(ctx.instance_names(v) for v in values)
+            definitions = ctx.definitions(receiver)
+            if len(ctx.annotations(receiver)) == len(definitions):
+                return True  # every binding declares its type (``nursery: trio.Nursery``)
+            return len(values) == len(definitions) and all(ctx.instance_names(v) for v in values)
         if isinstance(receiver, cst.Attribute) and isinstance(receiver.value, cst.Name):
             if ctx.qualified_names(receiver):
                 return True  # a module attribute (``trio.to_thread.run_sync``)

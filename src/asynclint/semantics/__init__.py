@@ -23,11 +23,77 @@ if TYPE_CHECKING:
     from asynclint.rule import Rule
 
 _RESOLVED_SOURCES = (QualifiedNameSource.IMPORT, QualifiedNameSource.BUILTIN)
+
+#: well-known modules that a snippet uses without importing them (``subprocess.run()`` with no
+#: ``import subprocess``): named as the module when the name is bound nowhere in the file
+_UNIMPORTED_MODULES = frozenset(
+    {
+        "os", "subprocess", "time", "requests", "httpx", "urllib", "urllib3", "io", "pathlib", "shutil",
+        "glob", "socket", "ssl", "sqlite3", "asyncio", "trio", "anyio", "http", "codecs", "tempfile",
+        "httpx2",
+    }
+)
+
+
+def _unbound_module_name(node: cst.Name | cst.Attribute, scope: object) -> set[str]:
+    """``{"subprocess.run"}`` for ``subprocess.run`` when ``subprocess`` is bound nowhere (no
+    import, no assignment, not a builtin, in the scopes the use sees): a snippet that leaves its
+    imports out, or a star import of the module. A name bound where the use sees it is never
+    guessed."""
+    root: cst.BaseExpression = node
+    while isinstance(root, cst.Attribute):
+        root = root.value
+    if not isinstance(root, cst.Name) or root.value not in _UNIMPORTED_MODULES:
+        return set()
+    try:
+        if root.value in scope or any(root.value in s for s in _all_scopes(scope)):  # type: ignore[operator]
+            return set()
+    except Exception:  # noqa: BLE001 - a scope libcst could not build: no guess
+        return set()
+    name = get_full_name_for_node(node)
+    return {name} if name else set()
+
+
+def _optional_inner(expr: cst.BaseExpression, ctx: Context) -> cst.BaseExpression | None:
+    """``T`` for ``T``, ``Optional[T]``, ``T | None``, ``None | T``; None for other unions."""
+    if isinstance(expr, cst.BinaryOperation) and isinstance(expr.operator, cst.BitOr):
+        left, right = expr.left, expr.right
+        if isinstance(right, cst.Name) and right.value == "None":
+            return _optional_inner(left, ctx)
+        if isinstance(left, cst.Name) and left.value == "None":
+            return _optional_inner(right, ctx)
+        return None
+    if isinstance(expr, cst.Subscript) and len(expr.slice) == 1:
+        names = ctx.qualified_names(expr.value)
+        if names & {"typing.Optional"} or (not names and isinstance(expr.value, cst.Name) and expr.value.value == "Optional"):
+            element = expr.slice[0].slice
+            return _optional_inner(element.value, ctx) if isinstance(element, cst.Index) else None
+        return None
+    if isinstance(expr, (cst.Name, cst.Attribute)):
+        return expr
+    return None
+
+
+def _all_scopes(scope: object) -> list[object]:
+    """The global scope and every scope under it (a name bound in any of them is not guessed)."""
+    glob = getattr(scope, "globals", None)
+    return [glob] if glob is not None else []
 _SCOPE_OWNERS = (cst.FunctionDef, cst.Lambda, cst.ClassDef)
 _MAX_CHAIN = 6
 
-#: library coroutine functions whose discarded call result is a bug (ASL101)
-LIBRARY_COROUTINES = frozenset(
+def _generated_coroutines() -> frozenset[str]:
+    """The coroutine functions and methods of asyncio, trio and anyio, as
+    ``tools/library_coroutines.py`` read them from the libraries (``data/library_coroutines.json``)."""
+    import json
+    from importlib import resources
+
+    text = resources.files("asynclint").joinpath("data", "library_coroutines.json").read_text(encoding="utf-8")
+    return frozenset(json.loads(text)["coroutines"])
+
+
+#: library coroutine functions whose discarded call result is a bug (ASL101): the generated table,
+#: and the names it cannot see (a coroutine method reached through a factory, private modules)
+LIBRARY_COROUTINES = _generated_coroutines() | frozenset(
     {
         "asyncio.sleep",
         "asyncio.wait_for",
@@ -248,6 +314,8 @@ class Context:
                 for q in scope.get_qualified_names_for(node)  # type: ignore[attr-defined]
                 if q.source in _RESOLVED_SOURCES
             }
+        if not names and scope is not None and isinstance(node, (cst.Name, cst.Attribute)):
+            names = _unbound_module_name(node, scope)
         self._qnames_cache[key] = names
         return names
 
@@ -283,6 +351,8 @@ class Context:
             for value in self.bound_values(expr):
                 if value is not expr:
                     out |= self.instance_names(value, depth + 1)
+            for annotation in self.annotations(expr):
+                out |= {f"{n}()" for n in self.expr_names(annotation, depth + 1)}
             return out
         if isinstance(expr, cst.Attribute):
             if isinstance(expr.value, cst.Name):
@@ -332,6 +402,31 @@ class Context:
             elif isinstance(parent, cst.NamedExpr) and parent.target is target:
                 values.append(parent.value)
         return values
+
+    def annotations(self, name: cst.Name) -> list[cst.BaseExpression]:
+        """The types a name is declared with where it is bound: a parameter's annotation
+        (``client: httpx.Client``), an annotated assignment (``conn: sqlite3.Connection = ...``).
+        ``Optional[T]``, ``T | None`` and ``None | T`` give ``T``; other unions give nothing."""
+        scope = self._scopes_meta.get(name)
+        if scope is None:
+            return []
+        out: list[cst.BaseExpression] = []
+        for assignment in scope[name.value]:  # type: ignore[index]
+            if not isinstance(assignment, Assignment):
+                continue
+            node = assignment.node
+            annotation: cst.Annotation | None = None
+            if isinstance(node, cst.Param):
+                annotation = node.annotation
+            else:
+                parent = self._parents.get(node)
+                if isinstance(parent, cst.AnnAssign) and parent.target is node:
+                    annotation = parent.annotation
+            if annotation is not None:
+                declared = _optional_inner(annotation.annotation, self)
+                if declared is not None:
+                    out.append(declared)
+        return out
 
     def self_attribute_values(self, receiver: cst.Name, attr: str) -> list[cst.BaseExpression]:
         """What ``self.attr`` may hold, where ``receiver`` is the ``self`` of a method: the values

@@ -91,6 +91,33 @@ _FILE = _b(
     trio=_THREAD + " (or `trio.Path`)",
     anyio=_THREAD + " (or `anyio.Path`)",
 )
+#: a method of a sync file object (``f.read()``, ``LOG.write(...)``): reported when the file was
+#: opened elsewhere (a module-level file, a parameter typed as a file); a file this coroutine
+#: opens is reported once, at its ``open()`` (see :func:`classify_call`)
+_FILE_METHOD = _b(
+    "ASL230",
+    "thread",
+    _THREAD + " (or an async file: `aiofiles`, `anyio.open_file`)",
+    trio=_THREAD + " (or `trio.open_file`)",
+    anyio=_THREAD + " (or `anyio.open_file`)",
+)
+#: ASL231: one file-system call (metadata, directories), one syscall on a worker thread
+_FS = _b(
+    "ASL231",
+    "thread",
+    _THREAD + " (or `anyio.Path` / `aiofiles.os`)",
+    trio=_THREAD + " (or `trio.Path`)",
+    anyio=_THREAD + " (or `anyio.Path`)",
+)
+#: a lazy walk (``os.walk``, ``os.scandir``, ``Path.glob``): every step of the iteration touches
+#: the disk, so running the call on a thread would not help
+_FS_ITER = _b(
+    "ASL231",
+    "",
+    "`await asyncio.to_thread(lambda: list(...))` (or `anyio.Path` / `aiofiles.os`)",
+    trio="`await trio.to_thread.run_sync(lambda: list(...))` (or `trio.Path`)",
+    anyio="`await anyio.to_thread.run_sync(lambda: list(...))` (or `anyio.Path`)",
+)
 _INPUT = _b("ASL240", "thread", _THREAD)
 #: no fix: a ``sqlite3`` object may only be used on the thread that created it, and each
 #: ``to_thread`` call may run on a different pool thread (``ProgrammingError``)
@@ -157,6 +184,38 @@ _JOIN = _sync(
 _REQUESTS_VERBS = ("get", "post", "put", "patch", "delete", "head", "options", "request")
 _PATH_CLASSES = ("Path", "PosixPath", "WindowsPath")
 _PATH_IO = ("read_text", "read_bytes", "write_text", "write_bytes")
+#: ASL231: ``os.path`` functions that ask the file system (not the pure string ones: ``join``,
+#: ``normpath``, ``basename``, ``relpath``, ``abspath``, ...)
+_OS_PATH_FS = (
+    "exists", "lexists", "isfile", "isdir", "islink", "ismount", "isjunction", "getsize", "getmtime",
+    "getatime", "getctime", "samefile", "sameopenfile", "realpath",
+)
+_OS_FS = (
+    "stat", "lstat", "listdir", "makedirs", "mkdir", "remove", "unlink", "rename", "renames", "replace",
+    "rmdir", "removedirs", "chmod", "chown", "lchown", "utime", "access", "readlink", "symlink", "link",
+    "statvfs", "truncate", "mkfifo",
+)
+_OS_FS_ITER = ("walk", "scandir", "fwalk")
+_PATH_FS = (
+    "exists", "is_file", "is_dir", "is_symlink", "is_mount", "is_socket", "is_fifo", "is_block_device",
+    "is_char_device", "is_junction", "stat", "lstat", "mkdir", "unlink", "rename", "replace", "touch",
+    "rmdir", "chmod", "lchmod", "resolve", "samefile", "owner", "group", "readlink", "symlink_to",
+    "hardlink_to",
+)
+_PATH_FS_ITER = ("iterdir", "glob", "rglob", "walk")
+#: methods of a sync file object that read, write or move in the file
+_FILE_METHODS = frozenset(
+    {"read", "read1", "readinto", "readinto1", "readline", "readlines", "write", "writelines", "flush", "seek",
+     "truncate", "close"}
+)
+#: what builds a sync file object, and the types a parameter is declared as
+_FILE_OBJECTS = (
+    "builtins.open", "io.open", "io.open_code", "os.fdopen", "codecs.open",
+    *(f"pathlib.{cls}().open" for cls in _PATH_CLASSES),
+    "io.TextIOWrapper", "io.BufferedReader", "io.BufferedWriter", "io.BufferedRandom", "io.FileIO",
+    "_io.TextIOWrapper", "_io.BufferedReader", "_io.BufferedWriter", "_io.BufferedRandom", "_io.FileIO",
+    "typing.IO", "typing.TextIO", "typing.BinaryIO",
+)
 
 #: functions (and methods named ``Class().method``) matched by exact qualified name
 CALLS: dict[str, Blocking] = {
@@ -164,8 +223,9 @@ CALLS: dict[str, Blocking] = {
     # ASL210
     **{f"requests.{v}": _HTTP for v in _REQUESTS_VERBS},
     **{f"requests.api.{v}": _HTTP for v in _REQUESTS_VERBS},
-    **{f"httpx.{v}": _HTTP for v in _REQUESTS_VERBS},
+    **{f"{httpx}.{v}": _HTTP for httpx in ("httpx", "httpx2") for v in _REQUESTS_VERBS},
     "httpx.stream": _HTTP_STREAM,
+    "httpx2.stream": _HTTP_STREAM,
     "urllib.request.urlopen": _HTTP,
     "urllib.request.urlretrieve": _HTTP,
     "urllib3.request": _HTTP,
@@ -187,6 +247,14 @@ CALLS: dict[str, Blocking] = {
     **{f"pathlib.{cls}.{m}": _FILE for cls in _PATH_CLASSES for m in _PATH_IO},
     **{f"pathlib.{cls}.open": _OPEN for cls in _PATH_CLASSES},
     **{f"shutil.{f}": _FILE for f in ("copy", "copy2", "copyfile", "copyfileobj", "copytree", "move", "rmtree")},
+    # ASL231
+    **{f"{mod}.{f}": _FS for mod in ("os.path", "posixpath", "ntpath", "genericpath") for f in _OS_PATH_FS},
+    **{f"os.{f}": _FS for f in _OS_FS},
+    **{f"os.{f}": _FS_ITER for f in _OS_FS_ITER},
+    "glob.glob": _FS,
+    "glob.iglob": _FS_ITER,
+    "shutil.disk_usage": _FS,
+    "shutil.chown": _FS,
     # ASL240
     "builtins.input": _INPUT,
     # ASL260
@@ -242,7 +310,12 @@ class Methods:
         return self.blocking
 
 
-_PATH = Methods(_FILE, frozenset({*_PATH_IO, "open"}), hops=True, special=(("open", _OPEN),))
+_PATH = Methods(
+    _FILE,
+    frozenset({*_PATH_IO, "open", *_PATH_FS, *_PATH_FS_ITER}),
+    hops=True,
+    special=(("open", _OPEN), *((m, _FS) for m in _PATH_FS), *((m, _FS_ITER) for m in _PATH_FS_ITER)),
+)
 _QUEUE_METHODS = Methods(_QUEUE_GET, frozenset({"get", "put", "join"}), special=(("put", _QUEUE_PUT), ("join", _QUEUE_JOIN)))
 _FUTURE_METHODS = Methods(_FUTURE, frozenset({"result", "exception"}))
 
@@ -252,7 +325,11 @@ METHODS: dict[str, Methods] = {
     "requests.Session": Methods(_HTTP, _HTTP_METHODS),
     "requests.session": Methods(_HTTP, _HTTP_METHODS),
     "requests.sessions.Session": Methods(_HTTP, _HTTP_METHODS),
-    "httpx.Client": Methods(_HTTP, frozenset({*_HTTP_METHODS, "stream"}), special=(("stream", _HTTP_STREAM),)),
+    # httpx2 is the maintained continuation of httpx, with the same API
+    **{
+        f"{httpx}.Client": Methods(_HTTP, frozenset({*_HTTP_METHODS, "stream", "close"}), special=(("stream", _HTTP_STREAM),))
+        for httpx in ("httpx", "httpx2")
+    },
     "http.client.HTTPConnection": Methods(_HTTP, _HTTP_CONNECTION),
     "http.client.HTTPSConnection": Methods(_HTTP, _HTTP_CONNECTION),
     "http.client.HTTPConnection().getresponse": Methods(_HTTP, _RESPONSE_READ),
@@ -264,11 +341,25 @@ METHODS: dict[str, Methods] = {
     "urllib3.HTTPConnectionPool": Methods(_HTTP, _URLLIB3_POOL),
     "urllib3.HTTPSConnectionPool": Methods(_HTTP, _URLLIB3_POOL),
     "urllib3.connection_from_url": Methods(_HTTP, _URLLIB3_POOL),
+    **{
+        f"urllib3.{path}": Methods(_HTTP, _URLLIB3_POOL)
+        for path in (
+            "connectionpool.ConnectionPool",
+            "connectionpool.HTTPConnectionPool",
+            "connectionpool.HTTPSConnectionPool",
+            "poolmanager.PoolManager",
+            "poolmanager.ProxyManager",
+            "request.RequestMethods",
+            "_request_methods.RequestMethods",
+        )
+    },
     # ASL220: a Popen object's waits
     "subprocess.Popen": Methods(_WAIT, frozenset({"wait", "communicate"})),
     # ASL230
     **{f"pathlib.{cls}": _PATH for cls in _PATH_CLASSES},
     **{f"pathlib.{cls}.{ctor}": _PATH for cls in _PATH_CLASSES for ctor in ("cwd", "home")},
+    # ASL230: a file object's reads and writes
+    **{ctor: Methods(_FILE_METHOD, _FILE_METHODS) for ctor in _FILE_OBJECTS},
     # ASL260
     "sqlite3.connect": Methods(_SQLITE, _DB_METHODS),
     "psycopg2.connect": Methods(_POSTGRES, _DB_METHODS),
@@ -578,10 +669,29 @@ def classify_call(ctx: Context, node: cst.Call) -> tuple[Blocking, str] | None:
             entry, shown = found
             if entry.code == "ASL250" and not _sync_wait_blocks(ctx, node, entry):
                 found = None
+            elif entry is _FILE_METHOD and _opened_in_this_function(ctx, node):
+                found = None  # one finding per file: its open() in this function
             elif "(...)" in shown:
                 found = (entry, source_text(ctx, node.func))
         cache[key] = found
     return cache[key]
+
+
+def _opened_in_this_function(ctx: Context, node: cst.Call) -> bool:
+    """The file object a method is called on was opened by a call in the same function
+    (``with open(p) as f: f.read()``, ``f = open(p)``): that ``open()`` is the finding."""
+    receiver = node.func.value if isinstance(node.func, cst.Attribute) else None
+    if receiver is None:
+        return False
+
+    def function_of(n: cst.CSTNode) -> cst.CSTNode | None:
+        parent = ctx.parent(n)
+        while parent is not None and not isinstance(parent, (cst.FunctionDef, cst.Module)):
+            parent = ctx.parent(parent)
+        return parent
+
+    here = function_of(node)
+    return any(function_of(call) is here for call in _constructions(ctx, receiver, 0))
 
 
 def _sync_wait_blocks(ctx: Context, node: cst.Call, entry: Blocking) -> bool:
