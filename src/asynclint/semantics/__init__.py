@@ -87,7 +87,7 @@ def _generated_coroutines() -> frozenset[str]:
     import json
     from importlib import resources
 
-    text = resources.files("asynclint").joinpath("data", "library_coroutines.json").read_text(encoding="utf-8")
+    text = resources.files("asynclint").joinpath("data").joinpath("library_coroutines.json").read_text(encoding="utf-8")
     return frozenset(json.loads(text)["coroutines"])
 
 
