@@ -85,6 +85,10 @@ _dispute(_F, ("async105.py",), (96,), "`k = trio.open_file(par)` is awaited two 
 _dispute(_F, ("async124.py",), (38,), "an async generator (`yield`): its callers use `async for`, so it cannot become a plain function")
 _dispute(_F, ("async300.py",), (60,), "a generator expression that is never iterated: `create_task` is never called, no task exists")
 _dispute(_F, ("async300.py",), (67,), "a Task is not a context manager: `with create_task(...)` raises TypeError, the task is not silently lost")
+_R = "ruff"
+_dispute(_R, ("ASYNC240.py",), (67,), "`os.path.abspath` joins the path to the current directory (`os.getcwd()`); it waits for no disk")
+_dispute(_R, ("RUF029.py",), (42,), "an async generator (`yield`): its callers use `async for`, so it cannot become a plain function")
+_dispute(_R, ("ASYNC105.py",), (43,), "`trio.sleep_until` is a coroutine function like `trio.sleep` (ruff's table leaves it out)")
 # -- reported by asynclint, not expected by the peer
 _dispute(_F, ("async211.py",), (19, 20, 22, 23, 24, 25, 26), "`foo` is a `urllib3.PoolManager`: every `request()` on it is an HTTP call, whatever its arguments (the peer guesses from a literal verb)")
 _dispute(_F, ("async212.py",), (98,), "`Client` is `httpx.Client` imported by name; the peer does not follow the import (it lists the case as not implemented)")
@@ -179,41 +183,45 @@ _SNAP_OLD = re.compile(r"^(\S+?\.pyi?):(\d+):(\d+): (\w+\d+)", re.M)
 _SNAP_CODE = re.compile(r"^(?:error|warning)?\[?(ASYNC\d{3}|RUF\d{3})\]?", re.M)
 
 
+#: fixtures from a time when ruff's ASYNC220/ASYNC222 meant other checks (ruff 0.17.6 reports
+#: nothing on them): their snapshots expect what those codes no longer mean
+STALE_RUFF_FIXTURES = frozenset({"ASYNC220.py", "ASYNC222.py"})
+
+
 def ruff_cases() -> tuple[list[Case], dict[str, set[str]], Path]:
-    root = CACHE / f"ruff-{RUFF}"
-    fixtures = root / "crates" / "ruff_linter" / "resources" / "test" / "fixtures"
-    snapshots = [
-        *(root / "crates" / "ruff_linter" / "src" / "rules" / "flake8_async" / "snapshots").glob("*.snap"),
-        *(root / "crates" / "ruff_linter" / "src" / "rules" / "ruff" / "snapshots").glob("*RUF006*.snap"),
-        *(root / "crates" / "ruff_linter" / "src" / "rules" / "ruff" / "snapshots").glob("*RUF029*.snap"),
-    ]
-    cases: list[Case] = []
+    """ruff's fixtures and insta snapshots, copied outside this repository into
+    ``$ASYNCLINT_PEERS_CACHE/ruff-fixtures/{fixtures,snapshots}`` (ruff's sdist ships neither; they
+    come from the ruff repository at the commit the copy names)."""
+    root = CACHE / "ruff-fixtures"
+    cases: set[Case] = set()
     enabled: dict[str, set[str]] = defaultdict(set)
-    for snap in sorted(snapshots):
-        name = snap.name
-        found = re.search(r"(ASYNC\d{3}|RUF\d{3})_(\w+?\.pyi?)\.snap$", name)
-        if not found or "preview" in name:
+    for snap in sorted((root / "snapshots").glob("*.snap")):
+        found = re.search(r"__tests__([A-Za-z0-9-]+)_(\w+?\.pyi?)\.snap$", snap.name)
+        if not found or "preview" in snap.name:
             continue
-        code, fixture = found.group(1), found.group(2)
-        if code not in MAPPING:
+        fixture = found.group(2)
+        if fixture in STALE_RUFF_FIXTURES:
             continue
-        enabled[fixture].add(code)
-        text = snap.read_text()
-        body = text.split("---", 2)[-1]
+        named = found.group(1) if re.fullmatch(r"(ASYNC|RUF)\d{3}", found.group(1)) else None
+        stem = Path(fixture).stem.upper()
+        if named is None and re.fullmatch(r"(ASYNC|RUF)\d{3}", stem):
+            named = stem
+        body = snap.read_text().split("---", 2)[-1]
+        seen: set[str] = set()
         for block in re.split(r"\n(?=\S)", body):
             head = _SNAP_CODE.search(block)
             where = _SNAP_LOCATION.search(block)
-            if head and where and head.group(1) == code:
-                cases.append(Case("ruff", where.group(1), int(where.group(2)), code))
-        for file, line, _col, old_code in _SNAP_OLD.findall(body):
-            if old_code == code:
-                cases.append(Case("ruff", file, int(line), code))
-    folder_of = {
-        "flake8_async": fixtures / "flake8_async",
-        "ruff": fixtures / "ruff",
-    }
-    # the fixture files live in two folders; copy nothing, lint in place
-    return sorted(set(cases), key=lambda c: (c.file, c.line, c.code)), dict(enabled), fixtures
+            if head and where:
+                seen.add(head.group(1))
+                cases.add(Case("ruff", where.group(1), int(where.group(2)), head.group(1)))
+        for file, line, _col, code in _SNAP_OLD.findall(body):
+            seen.add(code)
+            cases.add(Case("ruff", file, int(line), code))
+        for code in seen | ({named} if named else set()):
+            if code in MAPPING:
+                enabled[fixture].add(code)
+    kept = [c for c in cases if c.code in MAPPING]
+    return sorted(kept, key=lambda c: (c.file, c.line, c.code)), dict(enabled), root / "fixtures"
 
 
 # -- scoring ------------------------------------------------------------------------------------
@@ -308,12 +316,11 @@ def main(argv: list[str] | None = None) -> int:
     table = score("flake8-async", cases, enabled, {name: folder / name for name in enabled}, args.verbose)
     report("flake8-async", table)
     rcases, renabled, fixtures = ruff_cases()
-    paths: dict[str, Path] = {}
-    for name in renabled:
-        for sub in ("flake8_async", "ruff"):
-            if (fixtures / sub / name).is_file():
-                paths[name] = fixtures / sub / name
-    rtable = score("ruff", rcases, renabled, paths, args.verbose)
+    if not fixtures.is_dir():
+        print(f"\nruff: no fixtures in {fixtures} (see ruff_cases)")
+        return 0
+    paths = {name: fixtures / name for name in renabled if (fixtures / name).is_file()}
+    rtable = score("ruff", rcases, {n: c for n, c in renabled.items() if n in paths}, paths, args.verbose)
     report("ruff", rtable)
     return 0
 

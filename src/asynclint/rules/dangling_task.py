@@ -164,9 +164,13 @@ class DanglingTask(Rule):
             return "is only tested for truth by a conditional expression"
         if isinstance(parent, cst.CompIf) and parent.test is call:
             return "is only tested for truth by a comprehension's `if`"
-        if isinstance(parent, cst.Assign) and len(parent.targets) == 1 and isinstance(parent.targets[0].target, cst.Name):
-            if self._never_read(parent.targets[0].target):
-                return f"is stored in `{parent.targets[0].target.value}`, which is never read"
+        target = None
+        if isinstance(parent, cst.Assign) and len(parent.targets) == 1:
+            target = parent.targets[0].target
+        elif isinstance(parent, cst.AnnAssign) and parent.value is call:
+            target = parent.target
+        if isinstance(target, cst.Name) and self._never_read(target):
+            return f"is stored in `{target.value}`, which is never read"
         return None
 
     def _never_read(self, name: cst.Name) -> bool:

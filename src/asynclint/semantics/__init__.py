@@ -366,6 +366,9 @@ class Context:
             return {f"{base}.{expr.attr.value}" for base in self.instance_names(expr.value, depth + 1)}
         if isinstance(expr, cst.Subscript):
             return {f"{base}[]" for base in self.instance_names(expr.value, depth + 1)}
+        if isinstance(expr, cst.IfExp):
+            # ``httpx.Client() if sync else httpx.AsyncClient()``: either
+            return self.instance_names(expr.body, depth + 1) | self.instance_names(expr.orelse, depth + 1)
         if isinstance(expr, cst.BinaryOperation) and isinstance(expr.operator, cst.Divide):
             return self.instance_names(expr.left, depth + 1)  # ``Path(p) / "name"`` is a path too
         if isinstance(expr, cst.Await) and isinstance(expr.expression, cst.Call):
@@ -401,7 +404,26 @@ class Context:
                     values.append(item.item)
             elif isinstance(parent, cst.NamedExpr) and parent.target is target:
                 values.append(parent.value)
+            elif isinstance(parent, cst.Element):
+                # ``(p1, p2) = (Path("a"), Path("b"))``: the element at the same position
+                value = self._unpacked_value(parent)
+                if value is not None:
+                    values.append(value)
         return values
+
+    def _unpacked_value(self, element: cst.Element) -> cst.BaseExpression | None:
+        display = self._parents.get(element)
+        target = self._parents.get(display) if isinstance(display, (cst.Tuple, cst.List)) else None
+        assign = self._parents.get(target) if isinstance(target, cst.AssignTarget) else None
+        if not isinstance(assign, cst.Assign) or target.target is not display:  # type: ignore[union-attr]
+            return None
+        value = assign.value
+        if not isinstance(value, (cst.Tuple, cst.List)) or any(isinstance(e, cst.StarredElement) for e in value.elements):
+            return None
+        targets = list(display.elements)  # type: ignore[union-attr]
+        if len(targets) != len(value.elements) or any(isinstance(e, cst.StarredElement) for e in targets):
+            return None
+        return value.elements[targets.index(element)].value
 
     def annotations(self, name: cst.Name) -> list[cst.BaseExpression]:
         """The types a name is declared with where it is bound: a parameter's annotation
