@@ -69,6 +69,17 @@ def render_all() -> str:
         on = "on" if rule.default else "off"
         out.append(f"| [{rule.code}](#{anchor(rule)}) | {rule.slug} | {rule.summary()} | {fix} | {on} |\n")
     out.append("\nASL001 (syntax-error) reports a file that cannot be decoded or parsed; it has no fix.\n\n")
+    out.append(
+        "**How calls are named.** A call is matched by the qualified name its callee resolves to through the\n"
+        "module's imports (`from time import sleep as nap` ... `nap(1)` is `time.sleep`). A method is matched\n"
+        "through the object it is called on, when the module shows what that object is: built by a known\n"
+        "constructor (`client = httpx.Client()`, also through `x = A() if c else B()` and\n"
+        "`(a, b) = (A(), B())`), kept on `self` by the class, or declared with a type: a parameter or an\n"
+        "annotated variable (`client: httpx.Client`, `fh: io.TextIOWrapper`, `Optional[...]`, `... | None`).\n"
+        "A well-known module name that the file binds nowhere (`subprocess.run(...)` in a snippet without\n"
+        "`import subprocess`) is taken to be that module; a name bound anywhere the call can see is never\n"
+        "guessed.\n\n"
+    )
     for prefix, title in GROUPS:
         members = [r for r in rules if r.code.startswith(prefix)]
         if not members:

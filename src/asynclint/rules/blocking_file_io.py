@@ -7,8 +7,17 @@ from asynclint.semantics.blocking import BlockingCallRule
 
 class BlockingFileIo(BlockingCallRule):
     """Checks for file I/O in a coroutine body: `open()`, `io.open`, `os.fdopen`, `codecs.open`,
-    the `pathlib.Path` methods `open/read_text/read_bytes/write_text/write_bytes`, and the
-    `shutil` copy/move/rmtree functions.
+    the `pathlib.Path` methods `open/read_text/read_bytes/write_text/write_bytes`, the
+    `shutil` copy/move/rmtree functions, and the reads and writes (`read`, `readline`,
+    `readlines`, `write`, `writelines`, `flush`, `seek`, `truncate`, `close`) of a sync file
+    object opened somewhere else: a module-level `LOG = open(...)`, `self.fh` opened in
+    `__init__`, a parameter or variable declared as a file (`io.TextIOWrapper`,
+    `io.BufferedReader/Writer/Random`, `io.FileIO`, also `Optional[...]` and `... | None`). A file
+    the coroutine opens itself is reported once, at its `open()`, not at every method call on it
+    (the whole file operation has to move). In-memory buffers (`io.StringIO`, `io.BytesIO`) are
+    not files, and neither is a parameter declared `typing.IO`/`TextIO`/`BinaryIO`: on real code
+    those are handed a `BytesIO` as often as a file. File-system calls that do not read or
+    write contents (`os.path.exists`, `os.listdir`, `Path.mkdir`, ...) are ASL231.
 
     ## Why is this bad?
     Disk I/O blocks the thread until the operating system answers: on a network file system or
@@ -30,7 +39,7 @@ class BlockingFileIo(BlockingCallRule):
     code = "ASL230"
     slug = "blocking-file-io"
     fix_safety = Safety.UNSAFE
-    markers = (b"open", b"pathlib", b"shutil")
+    markers = (b"open", b"pathlib", b"shutil", b"ssl", b"import_module", b"TextIOWrapper", b"Buffered", b"FileIO")
     examples = (
         Example(
             """

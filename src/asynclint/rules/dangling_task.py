@@ -35,7 +35,13 @@ SET_NAME = "_background_tasks"
 
 class DanglingTask(Rule):
     """Checks for `asyncio.create_task(...)`, `asyncio.ensure_future(...)` and `loop.create_task(...)`
-    whose result is thrown away (an expression statement).
+    whose result is thrown away: an expression statement; an element of a list, set or tuple
+    display, or of a list or set comprehension, that is itself a thrown-away statement
+    (`[create_task(work(i)) for i in items]`); the test of a conditional expression or of a
+    comprehension's `if` (the task is looked at for truth, then dropped); a local of the function
+    that is assigned the task and never read (`task = create_task(...)` and nothing uses `task`).
+    A generator expression that is never iterated creates no task and is not flagged. Only the
+    expression-statement form has a fix.
 
     `loop` is an object known to be an event loop: built by `asyncio.get_event_loop()`,
     `asyncio.get_running_loop()` or `asyncio.new_event_loop()` (directly or through a name bound to

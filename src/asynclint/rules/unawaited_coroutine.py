@@ -61,11 +61,19 @@ _INSTEAD = {
 
 class UnawaitedCoroutine(Rule):
     """Checks for calls whose result is thrown away (an expression statement) and that are proven
-    to create a coroutine: a known library coroutine (`asyncio.sleep`, `asyncio.wait_for`,
-    `asyncio.open_connection`, `trio.sleep`, an `asyncio.Queue`'s `get`/`put`, ...), or a
-    coroutine function of the module: an `async def` called by name, a method called as
-    `self.method()` / `cls.method()` from a method of its class, or through a class of the module
-    (`Client.fetch()`).
+    to create a coroutine: a library coroutine (`asyncio.sleep`, `asyncio.wait_for`,
+    `trio.open_file`, `trio.lowlevel.checkpoint`, `anyio.connect_tcp`, an `asyncio.Queue`'s
+    `get`/`put`, a trio nursery's or anyio task group's `start`, ...), or a coroutine function of
+    the module: an `async def` called by name, a method called as `self.method()` /
+    `cls.method()` from a method of its class, or through a class of the module
+    (`Client.fetch()`). Also a coroutine used directly as an `async with` context manager
+    (`async with trio.open_file(p) as f:`, which raises `TypeError`: it needs `await`).
+
+    The library table holds every coroutine function and coroutine method of asyncio, trio and
+    anyio: `tools/library_coroutines.py` reads them from the libraries themselves into
+    `asynclint/data/library_coroutines.json` (a test fails when it is stale). A method counts when
+    its object is known: built by the class or a factory (`trio.open_nursery()`) in the module or
+    scope, or declared with the type (`nursery: trio.Nursery`).
 
     A function of the module is proven to be a coroutine function when every binding of its name
     is an `async def` (not an async generator) whose decorators all return it unchanged:

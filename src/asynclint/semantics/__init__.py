@@ -79,7 +79,7 @@ def _all_scopes(scope: object) -> list[object]:
     glob = getattr(scope, "globals", None)
     return [glob] if glob is not None else []
 _SCOPE_OWNERS = (cst.FunctionDef, cst.Lambda, cst.ClassDef)
-_MAX_CHAIN = 6
+_MAX_CHAIN = 10
 
 def _generated_coroutines() -> frozenset[str]:
     """The coroutine functions and methods of asyncio, trio and anyio, as

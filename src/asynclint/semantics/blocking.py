@@ -214,7 +214,21 @@ _FILE_OBJECTS = (
     *(f"pathlib.{cls}().open" for cls in _PATH_CLASSES),
     "io.TextIOWrapper", "io.BufferedReader", "io.BufferedWriter", "io.BufferedRandom", "io.FileIO",
     "_io.TextIOWrapper", "_io.BufferedReader", "_io.BufferedWriter", "_io.BufferedRandom", "_io.FileIO",
-    "typing.IO", "typing.TextIO", "typing.BinaryIO",
+)
+# not ``typing.IO``/``TextIO``/``BinaryIO``: on real code a parameter so declared is as often an
+# in-memory buffer (``download_to_memory(out: BinaryIO)`` is handed a ``BytesIO``) as a file
+
+_SSL = _b(
+    "ASL230",
+    "thread",
+    _THREAD + ", or build the context once at startup (it reads the certificate files from disk)",
+)
+_DNS = _b(
+    "ASL260",
+    "thread",
+    "`await loop.getaddrinfo(...)` (the event loop resolves on a thread) or " + _THREAD,
+    trio="`await trio.socket.getaddrinfo(...)`",
+    anyio="`await anyio.getaddrinfo(...)`",
 )
 
 #: functions (and methods named ``Class().method``) matched by exact qualified name
@@ -263,6 +277,15 @@ CALLS: dict[str, Blocking] = {
     "pymysql.connect": _MYSQL,
     "MySQLdb.connect": _MYSQL,
     "socket.create_connection": _SOCKET,
+    **{f"socket.{f}": _DNS for f in ("getaddrinfo", "gethostbyname", "gethostbyname_ex", "gethostbyaddr", "getfqdn", "getnameinfo")},
+    # ASL230: the default context loads the system's CA certificates from disk
+    "ssl.create_default_context": _SSL,
+    "ssl.get_server_certificate": _SSL,
+    "importlib.import_module": _b(
+        "ASL230",
+        "thread",
+        "an import at module level, or " + _THREAD + " (an import reads and runs the module's files)",
+    ),
 }
 
 _DB_METHODS = frozenset(
@@ -302,6 +325,17 @@ class Methods:
     methods: frozenset[str]
     hops: bool = False
     special: tuple[tuple[str, Blocking], ...] = ()
+    #: every public method blocks except those matching ``local`` (an SDK client: each call is
+    #: a request; ``get_container_client()``, ``Bucket(...)``, ``with_options()`` only build objects)
+    any_method: bool = False
+    local: re.Pattern[str] | None = None
+
+    def blocks(self, method: str) -> bool:
+        if method in self.methods:
+            return True
+        if not self.any_method or method.startswith("_"):
+            return False
+        return self.local is None or self.local.fullmatch(method) is None
 
     def entry(self, method: str) -> Blocking:
         for name, blocking in self.special:
@@ -319,8 +353,110 @@ _PATH = Methods(
 _QUEUE_METHODS = Methods(_QUEUE_GET, frozenset({"get", "put", "join"}), special=(("put", _QUEUE_PUT), ("join", _QUEUE_JOIN)))
 _FUTURE_METHODS = Methods(_FUTURE, frozenset({"result", "exception"}))
 
+def _sdk(twin: str) -> Blocking:
+    return _b("ASL260", "thread", f"the async client `{twin}` or " + _THREAD)
+
+
+#: Azure SDK clients -> their async twins in the ``.aio`` package; building a sub-client
+#: (``get_container_client``, ``get_queue_sender``) makes no request
+_AZURE_CLIENTS = {
+    "azure.storage.blob": ("BlobServiceClient", "ContainerClient", "BlobClient"),
+    "azure.storage.queue": ("QueueServiceClient", "QueueClient"),
+    "azure.storage.filedatalake": ("DataLakeServiceClient", "FileSystemClient", "DataLakeFileClient", "DataLakeDirectoryClient"),
+    "azure.storage.fileshare": ("ShareServiceClient", "ShareClient", "ShareFileClient", "ShareDirectoryClient"),
+    "azure.data.tables": ("TableServiceClient", "TableClient"),
+    "azure.cosmos": ("CosmosClient",),
+    "azure.servicebus": ("ServiceBusClient",),
+    "azure.eventhub": ("EventHubProducerClient", "EventHubConsumerClient"),
+    "azure.keyvault.secrets": ("SecretClient",),
+    "azure.keyvault.keys": ("KeyClient",),
+    "azure.keyvault.certificates": ("CertificateClient",),
+    "azure.appconfiguration": ("AzureAppConfigurationClient",),
+}
+_AZURE_CREDENTIALS = (
+    "DefaultAzureCredential", "ClientSecretCredential", "CertificateCredential", "ManagedIdentityCredential",
+    "AzureCliCredential", "WorkloadIdentityCredential", "EnvironmentCredential", "ChainedTokenCredential",
+    "InteractiveBrowserCredential", "DeviceCodeCredential", "UsernamePasswordCredential",
+    "AzureDeveloperCliCredential", "AzurePowerShellCredential", "OnBehalfOfCredential",
+)
+_AZURE_FACTORIES = ("", ".from_connection_string", ".from_container_url", ".from_blob_url", ".from_queue_url", ".from_table_url")
+_AZURE_LOCAL = re.compile(r"get_\w+_(client|sender|receiver)|close|url|\w+_name|api_version|credential")
+_OPENAI_LOCAL = re.compile(r"with_options|copy|with_raw_response|with_streaming_response|close|platform_headers|auth_headers|default_headers|default_query|qs")
+_BOTO3_CLIENT_LOCAL = re.compile(r"get_paginator|get_waiter|can_paginate|generate_presigned_url|generate_presigned_post|close|meta|exceptions")
+#: a boto3 resource's sub-resources are built by capitalised factories (``Bucket(...)``, ``Table(...)``)
+_BOTO3_RESOURCE_LOCAL = re.compile(r"[A-Z]\w*|meta|get_available_subresources")
+_STORAGE_IO = frozenset(
+    {"upload_from_string", "upload_from_filename", "upload_from_file", "download_as_bytes", "download_as_text",
+     "download_as_string", "download_to_filename", "download_to_file", "exists", "reload", "delete", "list_blobs",
+     "get_bucket", "create_bucket", "list_buckets", "lookup_bucket", "patch", "update", "compose", "rewrite",
+     "copy_blob", "rename_blob", "make_public", "get_blob", "delete_blobs"}
+)
+_FIRESTORE_IO = frozenset(
+    {"get", "get_all", "stream", "set", "add", "update", "delete", "create", "commit", "list_documents", "collections",
+     "count"}
+)
+_SMTP_IO = frozenset(
+    {"connect", "login", "starttls", "ehlo", "helo", "ehlo_or_helo_if_needed", "sendmail", "send_message", "quit",
+     "noop", "verify", "auth", "rset", "docmd", "mail", "rcpt", "data"}
+)
+_FTP_IO = frozenset(
+    {"connect", "login", "cwd", "nlst", "dir", "retrbinary", "retrlines", "storbinary", "storlines", "delete",
+     "rename", "mkd", "rmd", "size", "quit", "sendcmd", "voidcmd", "mlsd", "pwd", "prot_p", "auth"}
+)
+_MAIL_IO = frozenset(
+    {"login", "select", "search", "fetch", "store", "logout", "list", "uid", "append", "copy", "expunge", "noop",
+     "user", "pass_", "stat", "retr", "dele", "quit", "top", "apop"}
+)
+_TELNET_IO = frozenset({"open", "read_until", "read_all", "read_some", "read_very_eager", "read_eager", "write", "expect"})
+_SSL_LOADS = frozenset({"load_verify_locations", "load_cert_chain", "load_default_certs", "set_default_verify_paths"})
 #: constructor -> its objects' blocking methods
 METHODS: dict[str, Methods] = {
+    # ASL260: SDK clients with async twins
+    **{
+        f"{package}.{cls}{factory}": Methods(_sdk(f"{package}.aio.{cls}"), frozenset(), any_method=True, local=_AZURE_LOCAL)
+        for package, classes in _AZURE_CLIENTS.items()
+        for cls in classes
+        for factory in _AZURE_FACTORIES
+    },
+    **{
+        f"azure.identity.{cls}": Methods(_sdk(f"azure.identity.aio.{cls}"), frozenset({"get_token", "get_token_info"}))
+        for cls in _AZURE_CREDENTIALS
+    },
+    **{
+        ctor: Methods(_sdk(twin), frozenset(), hops=True, any_method=True, local=_OPENAI_LOCAL)
+        for ctor, twin in (
+            ("openai.OpenAI", "openai.AsyncOpenAI"),
+            ("openai.AzureOpenAI", "openai.AsyncAzureOpenAI"),
+            ("openai.Client", "openai.AsyncClient"),
+            ("anthropic.Anthropic", "anthropic.AsyncAnthropic"),
+            ("anthropic.AnthropicBedrock", "anthropic.AsyncAnthropicBedrock"),
+            ("anthropic.AnthropicVertex", "anthropic.AsyncAnthropicVertex"),
+            ("anthropic.Client", "anthropic.AsyncClient"),
+        )
+    },
+    **{
+        ctor: Methods(_sdk("elasticsearch.AsyncElasticsearch"), frozenset(), hops=True, any_method=True, local=re.compile(r"options|close"))
+        for ctor in ("elasticsearch.Elasticsearch", "elasticsearch.client.Elasticsearch")
+    },
+    **{
+        ctor: Methods(_sdk("aioboto3 / aiobotocore"), frozenset(), any_method=True, local=_BOTO3_CLIENT_LOCAL)
+        for ctor in ("boto3.client", "boto3.Session().client", "boto3.session.Session().client")
+    },
+    **{
+        ctor: Methods(_sdk("aioboto3"), frozenset(), any_method=True, local=_BOTO3_RESOURCE_LOCAL)
+        for ctor in ("boto3.resource", "boto3.Session().resource", "boto3.session.Session().resource")
+    },
+    "google.cloud.storage.Client": Methods(_sdk("gcloud-aio-storage"), _STORAGE_IO),
+    "google.cloud.firestore.Client": Methods(_sdk("google.cloud.firestore.AsyncClient"), _FIRESTORE_IO),
+    "google.cloud.bigquery.Client": Methods(_sdk("a thread"), frozenset(), any_method=True, local=re.compile(r"dataset|close")),
+    **{f"smtplib.{c}": Methods(_sdk("aiosmtplib.SMTP"), _SMTP_IO) for c in ("SMTP", "SMTP_SSL", "LMTP")},
+    **{f"ftplib.{c}": Methods(_sdk("aioftp.Client"), _FTP_IO) for c in ("FTP", "FTP_TLS")},
+    **{f"imaplib.{c}": Methods(_sdk("aioimaplib"), _MAIL_IO) for c in ("IMAP4", "IMAP4_SSL")},
+    **{f"poplib.{c}": Methods(_sdk("a thread"), _MAIL_IO) for c in ("POP3", "POP3_SSL")},
+    "telnetlib.Telnet": Methods(_sdk("telnetlib3"), _TELNET_IO),
+    # ASL230: certificate files read into an SSL context
+    "ssl.SSLContext": Methods(_SSL, _SSL_LOADS),
+    "ssl.create_default_context": Methods(_SSL, _SSL_LOADS),
     # ASL210
     "requests.Session": Methods(_HTTP, _HTTP_METHODS),
     "requests.session": Methods(_HTTP, _HTTP_METHODS),
@@ -435,7 +571,7 @@ def classify_name(name: str, extra: dict[str, str] | None = None) -> tuple[Block
 def _method_entry(name: str, end: int, spec: Methods) -> tuple[Blocking, str] | None:
     rest = name[end:]
     method = rest.rsplit(".", 1)[-1]
-    if method not in spec.methods:
+    if not spec.blocks(method):
         return None
     if not spec.hops and _DIRECT_CHAIN.match(rest) is None:
         return None
