@@ -420,7 +420,7 @@ class Context:
         value = assign.value
         if not isinstance(value, (cst.Tuple, cst.List)) or any(isinstance(e, cst.StarredElement) for e in value.elements):
             return None
-        targets = list(display.elements)  # type: ignore[union-attr]
+        targets = list(display.elements)
         if len(targets) != len(value.elements) or any(isinstance(e, cst.StarredElement) for e in targets):
             return None
         return value.elements[targets.index(element)].value
