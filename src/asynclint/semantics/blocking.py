@@ -277,7 +277,8 @@ CALLS: dict[str, Blocking] = {
     "pymysql.connect": _MYSQL,
     "MySQLdb.connect": _MYSQL,
     "socket.create_connection": _SOCKET,
-    **{f"socket.{f}": _DNS for f in ("getaddrinfo", "gethostbyname", "gethostbyname_ex", "gethostbyaddr", "getfqdn", "getnameinfo")},
+    # not ``getnameinfo``: with ``NI_NUMERICHOST`` (its common use, aiohttp's resolver) it only formats
+    **{f"socket.{f}": _DNS for f in ("getaddrinfo", "gethostbyname", "gethostbyname_ex", "gethostbyaddr", "getfqdn")},
     # ASL230: the default context loads the system's CA certificates from disk
     "ssl.create_default_context": _SSL,
     "ssl.get_server_certificate": _SSL,
@@ -498,6 +499,13 @@ METHODS: dict[str, Methods] = {
     **{ctor: Methods(_FILE_METHOD, _FILE_METHODS) for ctor in _FILE_OBJECTS},
     # ASL260
     "sqlite3.connect": Methods(_SQLITE, _DB_METHODS),
+    # the same objects declared by type (``conn: sqlite3.Connection``)
+    "sqlite3.Connection": Methods(_SQLITE, _DB_METHODS),
+    "sqlite3.Cursor": Methods(_SQLITE, _DB_METHODS),
+    "psycopg2.extensions.connection": Methods(_POSTGRES, _DB_METHODS),
+    "psycopg2.extensions.cursor": Methods(_POSTGRES, _DB_METHODS),
+    "pymongo.collection.Collection": Methods(_MONGO, _MONGO_METHODS),
+    "pymongo.database.Database": Methods(_MONGO, _MONGO_METHODS, hops=True),
     "psycopg2.connect": Methods(_POSTGRES, _DB_METHODS),
     "pymysql.connect": Methods(_MYSQL, _DB_METHODS),
     "MySQLdb.connect": Methods(_MYSQL, _DB_METHODS),
