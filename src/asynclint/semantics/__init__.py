@@ -421,9 +421,16 @@ class Context:
         if not isinstance(value, (cst.Tuple, cst.List)) or any(isinstance(e, cst.StarredElement) for e in value.elements):
             return None
         targets = list(display.elements)
-        if len(targets) != len(value.elements) or any(isinstance(e, cst.StarredElement) for e in targets):
+        index = targets.index(element)
+        stars = [i for i, e in enumerate(targets) if isinstance(e, cst.StarredElement)]
+        if not stars:
+            return value.elements[index].value if len(targets) == len(value.elements) else None
+        # ``first, *rest, last = (A(), B(), C(), D())``: the names around one star keep their places
+        if len(stars) > 1 or len(value.elements) < len(targets) - 1:
             return None
-        return value.elements[targets.index(element)].value
+        if index < stars[0]:
+            return value.elements[index].value
+        return value.elements[len(value.elements) - (len(targets) - index)].value
 
     def annotations(self, name: cst.Name) -> list[cst.BaseExpression]:
         """The types a name is declared with where it is bound: a parameter's annotation
