@@ -73,7 +73,11 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="check files in N processes (default: one per CPU; 1: no worker processes)",
     )
-    p.add_argument("--no-cache", action="store_true", help="do not read or write the result cache")
+    p.add_argument(
+        "--no-cache",
+        action="store_true",
+        help="do not read or write the result cache (.asynclint_cache/ in the project root, or $ASYNCLINT_CACHE_DIR)",
+    )
     p.add_argument("--version", action="version", version=f"asynclint {__version__}")
     return p
 
@@ -161,6 +165,7 @@ def run(argv: Sequence[str], out: TextIO, err: TextIO) -> int:
         mode="diff" if args.diff else "fix" if args.fix else "lint",
         unsafe=args.unsafe_fixes,
         edits=args.output_format in ("json", "sarif"),
+        cache=not args.no_cache,
     )
     for outcome in parallel.run_files(discover_files(paths, config), options, args.jobs):
         if outcome.read_error is not None:

@@ -16,8 +16,6 @@ from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
 import libcst as cst
-from libcst.codemod import CodemodContext
-from libcst.codemod.visitors import AddImportsVisitor
 from libcst.helpers import get_full_name_for_node
 from libcst.metadata import MetadataWrapper, ScopeProvider
 from libcst.metadata.scope_provider import BaseAssignment
@@ -129,6 +127,10 @@ def apply_fixes(module: cst.Module, fixes: Iterable[Fix]) -> cst.Module:
     present = _module_level_imports(new)
     imports = [i for i in _unique(i for fix in fixes for i in fix.imports) if (i.module, i.name) not in present]
     if imports:
+        # libcst.codemod imports libcst.matchers (a quarter second): only when a fix adds an import
+        from libcst.codemod import CodemodContext
+        from libcst.codemod.visitors import AddImportsVisitor
+
         context = CodemodContext()
         for spec in imports:
             if spec.name is None:

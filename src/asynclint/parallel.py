@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Iterator, Literal, Sequence
 
-from asynclint import registry
+from asynclint import deps, registry
 from asynclint.api import FileError, read_file
 from asynclint.config import Config
 from asynclint.engine import Result, lint_bytes, rules_to_run
@@ -45,6 +45,8 @@ class Options:
     unsafe: bool = False
     #: the output shows fix edits (json, sarif): compute them where the parsed tree is
     edits: bool = False
+    #: lint runs read and write the result cache (asynclint.cache)
+    cache: bool = False
 
 
 @dataclass
@@ -66,6 +68,8 @@ class FileOutcome:
     diff: str | None = None
     #: --fix: writing the fixed file failed; one line starting with the path
     write_error: str | None = None
+    #: the other files the findings depend on, with their stat signatures (asynclint.deps)
+    deps: tuple = ()
 
 
 @dataclass
@@ -85,6 +89,8 @@ def portable_result(result: Result, edits: bool) -> Result:
 
 def _portable_finding(result: Result, finding: Finding, edits: bool) -> Finding:
     fix = finding.fix
+    if isinstance(fix, PrecomputedFix):
+        return dataclasses.replace(finding, node=None)  # made portable where it was parsed
     portable: Fix | None = None
     if fix is not None:
         portable = PrecomputedFix(
@@ -108,8 +114,12 @@ def process_file(path: Path, data: bytes, options: Options, rules: Sequence[type
     """Lint or fix one file's bytes (writing it for --fix, rendering the diff for --diff)."""
     name = str(path)
     if options.mode == "lint":
-        result = lint_bytes(data, name, options.config, rules)
-        return FileOutcome(name, result=portable_result(result, options.edits) if portable else result)
+        deps.start()
+        try:
+            result = lint_bytes(data, name, options.config, rules)
+        finally:
+            found = deps.collect()
+        return FileOutcome(name, result=portable_result(result, options.edits) if portable else result, deps=found)
     try:
         fixed = fix_bytes(data, name, options.config, unsafe=options.unsafe, rules=rules)
     except (RecursionError, MemoryError):
@@ -185,12 +195,65 @@ def run_files(paths: Iterable[Path], options: Options, jobs: int) -> Iterator[Fi
     process pool when there are at least two of them. A pool that breaks (a worker killed) leaves
     the files it had not answered for to this process."""
     rules = _rules(options)
+    if options.mode == "lint" and options.cache:
+        yield from _run_cached(list(paths), options, rules, jobs)
+        return
     if jobs <= 1:
         for path in paths:
             yield _read_and_process(path, options, rules)
         return
     files = list(paths)
     contents = [read_file(path) for path in files]
+    yield from _run_contents(files, contents, options, rules, jobs)
+
+
+def _run_cached(files: list[Path], options: Options, rules: Sequence[type[Rule]], jobs: int) -> Iterator[FileOutcome]:
+    """A lint run through the result cache: files whose bytes and dependencies are unchanged take
+    their outcome from it; the others are linted as usual and stored."""
+    from asynclint.cache import Cache, content_hash
+
+    cache = Cache(options.config.root, _fingerprint(options))
+    contents = [read_file(path) for path in files]
+    answered: dict[int, FileOutcome] = {}
+    digests: dict[int, str] = {}
+    for i, data in enumerate(contents):
+        if isinstance(data, bytes):
+            digests[i] = content_hash(data)
+            hit = cache.get(str(files[i]), digests[i])
+            if isinstance(hit, FileOutcome):
+                answered[i] = hit
+    misses = [i for i in range(len(files)) if i not in answered]
+    linted = _run_contents([files[i] for i in misses], [contents[i] for i in misses], options, rules, jobs)
+    try:
+        for i in range(len(files)):
+            if i in answered:
+                yield answered[i]
+                continue
+            outcome = next(linted)
+            if i in digests and outcome.read_error is None and outcome.result is not None and not (
+                outcome.result.error or ""
+            ).startswith("internal error"):
+                # the portable form: no parse tree, no libcst nodes (a serial run keeps them)
+                stored = dataclasses.replace(outcome, result=portable_result(outcome.result, options.edits))
+                cache.put(str(files[i]), digests[i], outcome.deps, stored)
+            yield outcome
+    finally:
+        cache.save()
+
+
+def _fingerprint(options: Options) -> str:
+    """What the cached outcomes depend on besides the files: the configuration, the rules, whether
+    fix edits are shown, and the folder paths are relative to."""
+    return repr((options.config, options.codes, options.edits, os.getcwd()))
+
+
+def _run_contents(
+    files: list[Path], contents: list[bytes | FileError], options: Options, rules: Sequence[type[Rule]], jobs: int
+) -> Iterator[FileOutcome]:
+    if jobs <= 1:
+        for path, data in zip(files, contents):
+            yield _outcome(path, data, options, rules)
+        return
     heavy = [
         i
         for i, data in enumerate(contents)

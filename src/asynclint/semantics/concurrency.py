@@ -26,9 +26,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+from asynclint import deps
+
 #: anyio's default thread limiter (what Starlette's run_in_threadpool uses)
 ANYIO_DEFAULT_THREADS = 40
 _SCRIPTS = ("Procfile", "Dockerfile", "startup.sh", "start.sh", "entrypoint.sh", "docker-entrypoint.sh", "run.sh")
+#: every file the pool settings are read from
+_PROBED = ("local.settings.json", "gunicorn.conf.py", *_SCRIPTS)
 
 
 @dataclass(frozen=True)
@@ -170,7 +174,13 @@ def gunicorn_pool(path: str, root: Path) -> PoolSize | None:
 
 def _nearest(path: str, root: Path, read: Callable[[Path], PoolSize | None]) -> PoolSize | None:
     """What ``read`` finds in the file's folder or the nearest folder above it (up to ``root``)."""
-    return next((found for folder in _folders(path, root) if (found := read(folder)) is not None), None)
+    for folder in _folders(path, root):
+        for name in _PROBED:
+            deps.record(folder / name)  # a settings file created later changes the messages
+        found = read(folder)
+        if found is not None:
+            return found
+    return None
 
 
 _LIMITER = re.compile(rb"total_tokens\s*=\s*(\d+)")

@@ -21,6 +21,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from asynclint import deps
+
 #: a project bigger than this is not scanned (a linted file under ``/`` or a home folder)
 MAX_FILES = 3000
 _SKIP_DIRS = frozenset({".git", ".hg", ".tox", ".nox", ".venv", "venv", "node_modules", "__pycache__", "site-packages"})
@@ -75,9 +77,11 @@ def project_files(root: Path) -> tuple[Path, ...]:
     if cached is not None:
         return cached
     out: list[Path] = []
+    folders: list[Path] = []
     todo = [root]
     while todo and len(out) <= MAX_FILES:
         folder = todo.pop()
+        folders.append(folder)
         try:
             entries = sorted(os.scandir(folder), key=lambda e: e.name)
         except OSError:
@@ -91,7 +95,20 @@ def project_files(root: Path) -> tuple[Path, ...]:
                 todo.append(Path(entry.path))
     result = tuple(out) if len(out) <= MAX_FILES else ()
     _files_cache[root] = result
+    _folders_cache[root] = tuple(folders)
     return result
+
+
+_folders_cache: dict[Path, tuple[Path, ...]] = {}
+
+
+def _record_project(root: Path) -> None:
+    """The current file's result depends on every module of the project and on which exist."""
+    files = project_files(root)
+    for folder in _folders_cache.get(root, ()):
+        deps.record(folder)  # a folder's mtime changes when a module is added or removed
+    for path in files:
+        deps.record(path)
 
 
 def writers(linted: str, literal: str) -> list[Writer]:
@@ -101,6 +118,7 @@ def writers(linted: str, literal: str) -> list[Writer]:
         return []
     me = Path(linted).resolve()
     root, _ = import_root(me)
+    _record_project(root)
     needle = literal.encode("utf-8", "replace")
     out: list[Writer] = []
     for path in project_files(root):
@@ -170,6 +188,7 @@ def module_path(linted: str, module: str) -> Path | None:
     root = import_root(Path(linted))[0]
     base = root.joinpath(*module.split("."))
     for candidate in (base.with_suffix(".py"), base / "__init__.py"):
+        deps.record(candidate)
         if candidate.is_file():
             return candidate
     return None
@@ -214,6 +233,7 @@ def constructor_of(linted: str, qualified: str) -> str | None:
     path = module_path(linted, module) if module else None
     if path is None:
         return None
+    deps.record(path)
     summary = _summary(path, b"")
     return summary.constructors.get(name) if summary is not None else None
 
