@@ -259,3 +259,27 @@ def test_off_by_default_rules_stay_off_under_flake8(tmp_path: Path, args: tuple[
     out = run(flake8_command(*args, "app.py"), tmp_path)
     assert out.stderr == ""
     assert [line.split("\t")[3] for line in out.stdout.splitlines()] == codes, out.stdout
+
+
+def test_the_plugin_does_no_work_when_flake8_reports_no_asl_code(tmp_path: Path) -> None:
+    # flake8 runs every plugin whatever --select says; with no ASL code selected the plugin must not
+    # parse files at all (a flake8 run with only E/W/F selected paid libcst's price per file)
+    (tmp_path / "app.py").write_text("import time\n\n\nasync def handler():\n    time.sleep(1)\n")
+    probe = (
+        "import sys\n"
+        "import asynclint.flake8_plugin as plugin\n"
+        "def refuse(*a, **k):\n"
+        "    raise SystemExit('asynclint linted a file although no ASL code is selected')\n"
+        "plugin.lint_bytes = refuse\n"
+        "from flake8.main.cli import main\n"
+        "main(sys.argv[1:])\n"
+    )
+    for argv in (["--select", "E,W,F"], ["--ignore", "ASL"], ["--select", "E", "--extend-ignore", "ASL"]):
+        quiet = run([sys.executable, "-c", probe, "-j", "1", *argv, "app.py"], tmp_path)
+        assert "linted a file" not in quiet.stdout + quiet.stderr, argv
+        assert "ASL" not in quiet.stdout
+    # selected, it runs (and the probe shows that it would have noticed)
+    loud = run([sys.executable, "-c", probe, "-j", "1", "--select", "ASL", "app.py"], tmp_path)
+    assert "linted a file" in loud.stdout + loud.stderr
+    normal = run([sys.executable, "-m", "flake8", "-j", "1", "--select", "ASL200", "app.py"], tmp_path)
+    assert normal.stdout.startswith("app.py:5:5: ASL200")

@@ -71,6 +71,17 @@ def config_from_options(options: Any) -> Config:
     return config_from_mapping(data, Path.cwd(), "flake8 options")
 
 
+def _selected(options: Any, code: str) -> bool:
+    """flake8 would report ``code`` (its own decision, from select/ignore and their extend- forms);
+    True when that cannot be told (an older flake8)."""
+    try:
+        style_guide = importlib.import_module("flake8.style_guide")
+        decision = style_guide.DecisionEngine(options).decision_for(code)
+        return bool(decision == style_guide.Decision.Selected)
+    except Exception:  # noqa: BLE001 - another flake8 than the one this was written for: run
+        return True
+
+
 def _source_bytes(lines: Sequence[str]) -> bytes:
     """The file's bytes as the engine would read them, rebuilt from flake8's decoded lines: encoded
     with the file's own coding (a ``# -*- coding: latin-1 -*-`` cookie stays true)."""
@@ -97,6 +108,8 @@ class AsyncLintChecker:
     config: ClassVar[Config] = Config()
     #: the rules to run: the default ones, and off-by-default ones that flake8's select names in full
     rules: ClassVar[tuple[type[Rule], ...]] = ()
+    #: no asynclint code can be reported under flake8's select/ignore options
+    disabled: ClassVar[bool] = False
 
     def __init__(self, tree: object, filename: str, lines: Sequence[str]) -> None:
         self.filename = filename
@@ -126,6 +139,11 @@ class AsyncLintChecker:
         named = {c.strip().upper() for c in [*(getattr(options, "select", None) or []),
                                              *(getattr(options, "extend_select", None) or [])]}
         cls.rules = tuple(r for r in registry.all_rules() if r.default or r.code in named)
+        # flake8 runs every installed plugin whatever --select says and drops what is not selected
+        # afterwards: when no asynclint code can be reported (``--select E,W,F``, ``--ignore ASL``),
+        # do no work at all instead of parsing every file with libcst for nothing
+        cls.rules = tuple(r for r in cls.rules if _selected(options, r.code))
+        cls.disabled = not cls.rules
         try:
             cls.config = config_from_options(options)
         except ConfigError as exc:
@@ -136,6 +154,8 @@ class AsyncLintChecker:
     def run(self) -> Iterator[tuple[int, int, str, type[AsyncLintChecker]]]:
         # flake8 runs tree plugins only on files Python's own parser accepted (otherwise it reports
         # E999 itself), so ASL001 appears here only where libcst fails on code Python accepts.
+        if self.disabled:
+            return
         rules = self.rules or tuple(r for r in registry.all_rules() if r.default)
         result = lint_bytes(_source_bytes(self.lines), self.filename, self.config, rules, noqa=False)
         if result.error is not None:
