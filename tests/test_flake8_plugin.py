@@ -228,6 +228,7 @@ def test_option_names_are_not_prefixes_of_other_options() -> None:
     assert ours == {
         "--asynclint-extra-blocking-calls", "--asynclint-fix-style", "--asynclint-target-version",
         "--asynclint-async-decorators", "--asynclint-thread-entrypoints", "--asynclint-lock-names",
+        "--asynclint-no-cache",
     }
     for name in ours:
         assert not [other for other in names if other != name and other.startswith(name)], name
@@ -283,3 +284,37 @@ def test_the_plugin_does_no_work_when_flake8_reports_no_asl_code(tmp_path: Path)
     assert "linted a file" in loud.stdout + loud.stderr
     normal = run([sys.executable, "-m", "flake8", "-j", "1", "--select", "ASL200", "app.py"], tmp_path)
     assert normal.stdout.startswith("app.py:5:5: ASL200")
+
+
+def test_the_plugin_caches_findings_per_file_content(tmp_path: Path) -> None:
+    app = tmp_path / "app.py"
+    app.write_text("import time\n\n\nasync def handler():\n    time.sleep(1)\n")
+    env = {**_env(), "ASYNCLINT_CACHE_DIR": str(tmp_path / "cache")}
+
+    def flake8(*args: str, refuse: bool = False) -> subprocess.CompletedProcess[str]:
+        probe = (
+            "import sys\n"
+            "import asynclint.flake8_plugin as plugin\n"
+            + ("plugin.lint_bytes = lambda *a, **k: (_ for _ in ()).throw(SystemExit('linted again'))\n" if refuse else "")
+            + "from flake8.main.cli import main\n"
+            "main(sys.argv[1:])\n"
+        )
+        return subprocess.run([sys.executable, "-c", probe, "-j", "1", *args, "app.py"], cwd=tmp_path, env=env,
+                              capture_output=True, text=True, timeout=300)
+
+    first = flake8("--select", "ASL")
+    assert first.stdout.startswith("app.py:5:5: ASL200")
+    assert len(list((tmp_path / "cache" / "flake8").glob("*.pickle"))) == 1
+    assert (tmp_path / "cache" / "CACHEDIR.TAG").exists()
+    # unchanged: answered from the cache (linting would end the run)
+    again = flake8("--select", "ASL", refuse=True)
+    assert again.stdout == first.stdout and "linted again" not in again.stderr
+    # changed: linted again
+    app.write_text("import asyncio\n\n\nasync def handler():\n    await asyncio.sleep(1)\n")
+    assert "linted again" in flake8("--select", "ASL", refuse=True).stderr
+    assert flake8("--select", "ASL").stdout == ""
+    # --asynclint-no-cache: neither read nor written
+    app.write_text("import time\n\n\nasync def other():\n    time.sleep(2)\n")
+    before = set((tmp_path / "cache" / "flake8").glob("*.pickle"))
+    assert flake8("--select", "ASL", "--asynclint-no-cache").stdout.startswith("app.py:5:5: ASL200")
+    assert set((tmp_path / "cache" / "flake8").glob("*.pickle")) == before

@@ -4,12 +4,16 @@ from __future__ import annotations
 import codecs
 import importlib
 import io
+import os
+import pickle
 import re
+import sys
+import tempfile
 import tokenize
 from pathlib import Path
 from typing import Any, ClassVar, Iterator, Sequence
 
-from asynclint import __version__, registry
+from asynclint import __version__, deps, registry
 from asynclint.config import FIX_STYLES, Config, ConfigError, config_from_mapping
 from asynclint.engine import lint_bytes
 from asynclint.rule import Rule
@@ -71,6 +75,64 @@ def config_from_options(options: Any) -> Config:
     return config_from_mapping(data, Path.cwd(), "flake8 options")
 
 
+def _findings(
+    source: bytes, filename: str, config: Config, rules: Sequence[type[Rule]], use_cache: bool
+) -> list[tuple[int, int, str]]:
+    """(line, 0-based column, "CODE message") of the file's findings, unsuppressed (flake8 applies
+    ``# noqa``). Cached per file content: one small entry file per content, configuration and
+    rules under ``.asynclint_cache/flake8/``, written atomically, so flake8's worker processes can
+    share the folder; an entry is used again only while the files its findings depend on are
+    unchanged (see asynclint.deps)."""
+    entry_path: Path | None = None
+    if use_cache:
+        from asynclint import cache
+
+        key = cache.content_hash(
+            repr((filename, config, tuple(r.code for r in rules), __version__, sys.version_info[:2])).encode() + source
+        )
+        entry_path = cache.folder(config.root) / "flake8" / f"{key}.pickle"
+        try:
+            with open(entry_path, "rb") as fh:
+                stored, dependencies = pickle.load(fh)
+            if deps.unchanged(dependencies):
+                return list(stored)
+        except Exception:  # noqa: BLE001 - missing, unreadable or corrupt: lint the file
+            pass
+    deps.start()
+    try:
+        result = lint_bytes(source, filename, config, rules, noqa=False)
+    finally:
+        dependencies = deps.collect()
+    if result.error is not None:
+        raise RuntimeError(f"asynclint: {filename}: {result.error}")
+    found = [(f.line, f.col - 1, f"{f.code} {f.message}") for f in result.findings]
+    if entry_path is not None:
+        _store(entry_path, (found, dependencies))
+    return found
+
+
+def _store(path: Path, value: object) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        top = path.parent.parent
+        for name, text in ((".gitignore", "# created by asynclint\n*\n"), ("CACHEDIR.TAG", _CACHEDIR_TAG)):
+            if not (top / name).exists():
+                (top / name).write_text(text)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".pickle")
+        with os.fdopen(fd, "wb") as fh:
+            pickle.dump(value, fh, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(tmp, path)
+    except OSError:
+        pass  # a read-only tree: the findings stand, the next run computes them again
+
+
+_CACHEDIR_TAG = (
+    "Signature: 8a477f597d28d172789f06886806bc55\n"
+    "# This file is a cache directory tag created by asynclint.\n"
+    "# For information about cache directory tags see https://bford.info/cachedir/\n"
+)
+
+
 def _selected(options: Any, code: str) -> bool:
     """flake8 would report ``code`` (its own decision, from select/ignore and their extend- forms);
     True when that cannot be told (an older flake8)."""
@@ -110,6 +172,8 @@ class AsyncLintChecker:
     rules: ClassVar[tuple[type[Rule], ...]] = ()
     #: no asynclint code can be reported under flake8's select/ignore options
     disabled: ClassVar[bool] = False
+    #: read and write the result cache (off with --asynclint-no-cache)
+    use_cache: ClassVar[bool] = True
 
     def __init__(self, tree: object, filename: str, lines: Sequence[str]) -> None:
         self.filename = filename
@@ -119,6 +183,13 @@ class AsyncLintChecker:
     def add_options(cls, manager: Any) -> None:
         # rules that are off by default stay off under flake8 too, until ``--extend-select`` names them
         manager.extend_default_ignore(sorted(registry.off_by_default()))
+        manager.add_option(
+            "--asynclint-no-cache",
+            action="store_true",
+            default=False,
+            parse_from_config=True,
+            help="do not read or write asynclint's result cache (.asynclint_cache/flake8, or $ASYNCLINT_CACHE_DIR/flake8)",
+        )
         for option, help_text in _HELP.items():
             kwargs: dict[str, Any] = {"default": None, "parse_from_config": True, "help": help_text}
             if option == "asynclint-fix-style":
@@ -144,6 +215,7 @@ class AsyncLintChecker:
         # do no work at all instead of parsing every file with libcst for nothing
         cls.rules = tuple(r for r in cls.rules if _selected(options, r.code))
         cls.disabled = not cls.rules
+        cls.use_cache = not getattr(options, "asynclint_no_cache", False)
         try:
             cls.config = config_from_options(options)
         except ConfigError as exc:
@@ -157,8 +229,5 @@ class AsyncLintChecker:
         if self.disabled:
             return
         rules = self.rules or tuple(r for r in registry.all_rules() if r.default)
-        result = lint_bytes(_source_bytes(self.lines), self.filename, self.config, rules, noqa=False)
-        if result.error is not None:
-            raise RuntimeError(f"asynclint: {self.filename}: {result.error}")
-        for finding in result.findings:
-            yield finding.line, finding.col - 1, f"{finding.code} {finding.message}", type(self)
+        for line, col, text in _findings(_source_bytes(self.lines), self.filename, self.config, rules, self.use_cache):
+            yield line, col, text, type(self)
