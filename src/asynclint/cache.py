@@ -7,7 +7,9 @@ the ``stat`` signatures of the other files its findings depend on (see :mod:`asy
 its outcome (findings without parse trees). The folder holds a ``CACHEDIR.TAG`` and a
 ``.gitignore`` of ``*`` so backup tools and git leave it alone.
 
-Two runs may share the folder: the file is read whole and replaced atomically (write to a temporary
+Cache files are pickles, which run code when loaded: their names are keyed with a random secret
+kept in the user's own cache folder (``~/.cache/asynclint/secret``), so a cache file that comes with
+a repository is never opened. Two runs may share the folder: the file is read whole and replaced atomically (write to a temporary
 file, then rename), so a reader never sees half a file; the last writer wins, which at worst drops
 the other run's new entries. An unreadable or corrupt cache file is ignored and rewritten. Only
 lint runs use the cache; ``--fix`` and ``--diff`` always read the files.
@@ -49,7 +51,7 @@ class Cache:
     def __init__(self, root: Path, fingerprint: str) -> None:
         self.dir = folder(root)
         key = hashlib.blake2b(
-            f"{FORMAT}|{__version__}|{sys.version_info[:2]}|{fingerprint}".encode(), digest_size=16
+            f"{FORMAT}|{__version__}|{sys.version_info[:2]}|{fingerprint}".encode(), digest_size=16, key=secret()[:64]
         ).hexdigest()
         self.path = self.dir / f"{key}.pickle"
         self.entries: dict[str, tuple[str, tuple[tuple[str, deps.Signature], ...], Any]] = {}
@@ -100,7 +102,33 @@ class Cache:
 
 
 def _key(path: str) -> str:
-    return os.path.realpath(path)
+    # the spelled path, made absolute: not the real path, since findings depend on how a file is
+    # reached (a symlink under tests/ is test code, ``per-file-ignores`` match the spelled path)
+    return os.path.abspath(path)
+
+
+def secret() -> bytes:
+    """A random value kept in the user's cache folder and mixed into every cache file name, so a
+    cache file committed to a repository (pickle runs code when loaded) is never one this user's
+    runs open: its name cannot be guessed from the repository."""
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "asynclint"
+    path = base / "secret"
+    try:
+        value = path.read_bytes()
+        if len(value) >= 16:
+            return value
+    except OSError:
+        pass
+    value = os.urandom(32)
+    try:
+        base.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=base)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(value)
+        os.replace(tmp, path)
+        return path.read_bytes()  # another run may have won the race: use what is there
+    except OSError:
+        return value  # no writable home: a fresh secret, so this run's cache is its own
 
 
 class _suppress:

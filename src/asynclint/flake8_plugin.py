@@ -88,7 +88,9 @@ def _findings(
         from asynclint import cache
 
         key = cache.content_hash(
-            repr((filename, config, tuple(r.code for r in rules), __version__, sys.version_info[:2])).encode() + source
+            cache.secret()
+            + repr((filename, config, tuple(r.code for r in rules), __version__, sys.version_info[:2])).encode()
+            + source
         )
         entry_path = cache.folder(config.root) / "flake8" / f"{key}.pickle"
         try:

@@ -220,8 +220,11 @@ def _run_cached(files: list[Path], options: Options, rules: Sequence[type[Rule]]
         if isinstance(data, bytes):
             digests[i] = content_hash(data)
             hit = cache.get(str(files[i]), digests[i])
-            if isinstance(hit, FileOutcome):
-                answered[i] = hit
+            if isinstance(hit, FileOutcome) and hit.result is not None:
+                # shown as this run spells the path (the entry is keyed by the absolute path)
+                name = str(files[i])
+                findings = [dataclasses.replace(f, path=name) for f in hit.result.findings]
+                answered[i] = dataclasses.replace(hit, path=name, result=dataclasses.replace(hit.result, path=name, findings=findings))
     misses = [i for i in range(len(files)) if i not in answered]
     linted = _run_contents([files[i] for i in misses], [contents[i] for i in misses], options, rules, jobs)
     try:

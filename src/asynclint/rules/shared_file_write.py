@@ -192,6 +192,7 @@ class SharedFileWrite(ThreadedRule):
                 lock=lock,
                 also=also,
             )
+            self._record(literal, lock, fix)
             self.ctx.add_finding(self, node, text, _importing(fix, spec))
             return
         if not direct:
@@ -209,6 +210,7 @@ class SharedFileWrite(ThreadedRule):
         if callers_lock is not None:
             # some callers already call this helper under a lock: the others take the same one
             lock, fix = callers_lock
+        self._record(literal, lock, fix)
         self.report(
             node,
             fix=fix,
@@ -233,8 +235,6 @@ class SharedFileWrite(ThreadedRule):
         (a cycle at import time): no fix then."""
         if literal is None:
             return lock, create, fixable, None, ""
-        if create and fixable:
-            project.record_created(self.ctx.path, literal, lock)
         others = project.writers(self.ctx.path, literal)
         if not others:
             return lock, create, fixable, None, ""
@@ -267,9 +267,34 @@ class SharedFileWrite(ThreadedRule):
         if origin in self._imported().get(name, set()):
             return name, False, fixable, None, note  # imported here already
         path = project.module_path(self.ctx.path, module)
-        if path is None or project.imports(path, me) or name in threads.module_names():
-            return name, False, False, None, note + f" ({module} imports this module: no fix)"
-        return name, False, fixable, ImportSpec(module, name), note
+        if path is None or project.namespace_folder(self.ctx.path):
+            # modules of a folder without __init__.py that import each other relatively: their
+            # import names cannot be told from here
+            return name, False, False, None, note + " (a package without __init__.py: no fix)"
+        # ``import orders`` and ``with orders._counts_lock:``, not ``from orders import ...``: the
+        # module imports each other in a cycle often (a Flask app and its route modules), and a
+        # plain import of a half-initialised module works where ``from ... import`` fails; the
+        # lock is looked up when the function runs, after every module has been imported
+        top = module.split(".")[0]
+        if top in threads.module_names() and f"{module}" not in self._plain_imports():
+            return name, False, False, None, note + f" (`{top}` is another name in this module: no fix)"
+        return f"{module}.{name}", False, fixable, ImportSpec(module), note
+
+    def _record(self, literal: str | None, lock: str, fix: Fix | None) -> None:
+        """Tell a lint of another module (see _lock_created_by) that this module's fix creates
+        ``lock`` for the file: only when the fix that is offered really defines it."""
+        if literal is not None and fix is not None and any(p.startswith(f"{lock} = ") for p in fix.prelude):
+            project.record_created(self.ctx.path, literal, lock)
+
+    def _plain_imports(self) -> set[str]:
+        """The modules this module imports with a plain module-level ``import m`` (no alias)."""
+        out: set[str] = set()
+        for stmt in self.ctx.module.body:
+            if isinstance(stmt, cst.SimpleStatementLine):
+                for small in stmt.body:
+                    if isinstance(small, cst.Import):
+                        out |= {a.evaluated_name for a in small.names if a.asname is None}
+        return out
 
     def _same_lock(self, lock: str, writer: project.Writer) -> bool:
         """``lock`` of this module is ``writer``'s lock."""
@@ -277,6 +302,8 @@ class SharedFileWrite(ThreadedRule):
 
     def _lock_id(self, lock: str) -> str:
         """A lock name of this module as ``module.NAME`` (where an imported one comes from)."""
+        if "." in lock and lock.rsplit(".", 1)[0] in self._plain_imports():
+            return lock  # ``orders._counts_lock``
         imported = self._imported().get(lock)
         if imported:
             return sorted(imported)[0]

@@ -382,8 +382,13 @@ _AZURE_CREDENTIALS = (
 )
 _AZURE_FACTORIES = ("", ".from_connection_string", ".from_container_url", ".from_blob_url", ".from_queue_url", ".from_table_url")
 _AZURE_LOCAL = re.compile(r"get_\w+_(client|sender|receiver)|close|url|\w+_name|api_version|credential")
-_OPENAI_LOCAL = re.compile(r"with_options|copy|with_raw_response|with_streaming_response|close|platform_headers|auth_headers|default_headers|default_query|qs")
-_BOTO3_CLIENT_LOCAL = re.compile(r"get_paginator|get_waiter|can_paginate|generate_presigned_url|generate_presigned_post|close|meta|exceptions")
+_OPENAI_LOCAL = re.compile(
+    r"with_options|copy|with_raw_response|with_streaming_response|close|is_closed|platform_headers|auth_headers|"
+    r"default_headers|default_query|qs"
+)
+_BOTO3_CLIENT_LOCAL = re.compile(
+    r"get_paginator|get_waiter|can_paginate|generate_presigned_url|generate_presigned_post|close|meta|exceptions|paginate"
+)
 #: a boto3 resource's sub-resources are built by capitalised factories (``Bucket(...)``, ``Table(...)``)
 _BOTO3_RESOURCE_LOCAL = re.compile(r"[A-Z]\w*|meta|get_available_subresources")
 _STORAGE_IO = frozenset(
@@ -576,12 +581,31 @@ def classify_name(name: str, extra: dict[str, str] | None = None) -> tuple[Block
     return None
 
 
+#: attributes of an SDK client that are plain values, not resources (``client.api_key.strip()``)
+_CLIENT_VALUES = frozenset(
+    {"api_key", "base_url", "organization", "project", "timeout", "max_retries", "websocket_base_url", "webhook_secret",
+     "default_headers", "default_query", "auth_headers", "transport", "hosts", "meta"}
+)
+#: what a ``Path`` hop turns into a string or a tuple (``path.name.replace(...)`` is ``str.replace``)
+_PATH_TO_VALUE = frozenset(
+    {"name", "stem", "suffix", "suffixes", "as_posix", "as_uri", "anchor", "drive", "root", "parts", "__str__",
+     "__fspath__", "read_text", "read_bytes"}
+)
+
+
 def _method_entry(name: str, end: int, spec: Methods) -> tuple[Blocking, str] | None:
     rest = name[end:]
     method = rest.rsplit(".", 1)[-1]
     if not spec.blocks(method):
         return None
     if not spec.hops and _DIRECT_CHAIN.match(rest) is None:
+        return None
+    hops = rest.strip("()").split(".")[1:-1] if rest.startswith("()") else []
+    if spec.any_method and spec.hops and ("()" in rest[2:] or set(h.rstrip("()") for h in hops) & _CLIENT_VALUES):
+        # a client's resources are reached through attributes (``client.chat.completions``); a
+        # call on what a request returned (``resp.model_dump()``) or on a plain value is not a request
+        return None
+    if spec is _PATH and method not in _PATH_IO and method != "open" and {h.rstrip("()") for h in hops} & _PATH_TO_VALUE:
         return None
     if ".pipeline()" in rest and method != "execute":
         return None  # redis pipelines buffer commands; only execute() does I/O
@@ -746,7 +770,7 @@ class BlockingCallRule(Rule):
 
     def visit_Call(self, node: cst.Call) -> None:
         ctx = self.ctx
-        if not ctx.in_coroutine or ctx.is_awaited(node):
+        if not ctx.in_coroutine or ctx.is_awaited(node) or _async_with_item(ctx, node):
             return
         match = classify_call(ctx, node)
         if match is None or match[0].code != self.code:
@@ -781,6 +805,14 @@ class BlockingCallRule(Rule):
         return Fix(title, Safety.UNSAFE, [(node, replacement)], imports, adds_await=True)
 
 
+def _async_with_item(ctx: Context, node: cst.Call) -> bool:
+    """``async with client.stream(...)``: the object is an async one (a sync context manager there
+    fails), whatever else the name may be bound to."""
+    item = ctx.parent(node)
+    block = ctx.parent(item) if isinstance(item, cst.WithItem) else None
+    return isinstance(block, cst.With) and block.asynchronous is not None
+
+
 def _lookup(ctx: Context, node: cst.Call) -> tuple[Blocking, str] | None:
     """The table entry of the callee and its qualified display name; memoised per call node."""
     cache: dict[int, tuple[Blocking, str] | None] = ctx.memo("blocking-names", dict)  # type: ignore[assignment]
@@ -813,12 +845,24 @@ def classify_call(ctx: Context, node: cst.Call) -> tuple[Blocking, str] | None:
             entry, shown = found
             if entry.code == "ASL250" and not _sync_wait_blocks(ctx, node, entry):
                 found = None
-            elif entry is _FILE_METHOD and _opened_in_this_function(ctx, node):
-                found = None  # one finding per file: its open() in this function
+            elif entry is _FILE_METHOD and (_opened_in_this_function(ctx, node) or _in_memory(ctx, node)):
+                found = None  # one finding per file: its open() in this function; or no file at all
             elif "(...)" in shown:
                 found = (entry, source_text(ctx, node.func))
         cache[key] = found
     return cache[key]
+
+
+def _in_memory(ctx: Context, node: cst.Call) -> bool:
+    """``io.TextIOWrapper(io.BytesIO())``: a wrapper around an in-memory buffer does no I/O."""
+    receiver = node.func.value if isinstance(node.func, cst.Attribute) else None
+    if receiver is None:
+        return False
+    for call in _constructions(ctx, receiver, 0):
+        inner = call.args[0].value if call.args else None
+        if isinstance(inner, cst.Call) and ctx.qualified_names(inner.func) & {"io.BytesIO", "io.StringIO"}:
+            return True
+    return False
 
 
 def _opened_in_this_function(ctx: Context, node: cst.Call) -> bool:

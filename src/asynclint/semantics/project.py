@@ -50,6 +50,8 @@ class _Summary:
     imports: set[str] = field(default_factory=set)
     #: module-level ``name = callee(...)`` -> the callee's dotted name through the imports
     constructors: dict[str, str] = field(default_factory=dict)
+    #: it has a relative import (``from .x import y``)
+    relative: bool = False
 
 
 _files_cache: dict[Path, tuple[Path, ...]] = {}
@@ -129,7 +131,9 @@ def writers(linted: str, literal: str) -> list[Writer]:
             continue
         module = _module_name(root, path)
         for literals, function, line, lock in summary.writes:
-            if literal in literals:
+            # the same file only when the other path is built from this literal alone
+            # (``Path("/srv/a") / "summary.txt"`` is not ``"summary.txt"``)
+            if literals == {literal}:
                 out.append(Writer(module, path, function, line, lock))
     if out:
         # only modules of one program: some module of the project imports both (at any depth),
@@ -170,6 +174,23 @@ def _importers(root: Path, module: str) -> set[str]:
                 out.add(importer)
                 todo.append(importer)
     return out
+
+
+def imported_by(linted: str, module: str) -> bool:
+    """``module`` imports the linted module, directly or through other project modules."""
+    root, me = import_root(Path(linted))
+    return module in _importers(root, me) and module != me
+
+
+def namespace_folder(linted: str) -> bool:
+    """The linted module sits at the import root in a folder without ``__init__.py`` whose modules
+    import each other relatively (``from .routes import x``): a namespace package, imported under
+    a name this module cannot know."""
+    path = Path(linted).resolve()
+    root, _ = import_root(path)
+    if root != path.parent or (root / "__init__.py").exists():
+        return False
+    return any((summary := _summary(p, b"")) is not None and summary.relative for p in project_files(root) if p.parent == root)
 
 
 def imports(path: Path, module: str) -> bool:
@@ -310,6 +331,7 @@ def _summarise(tree: ast.Module, path: Path) -> _Summary:
         if isinstance(node, ast.Import):
             out.imports.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom):
+            out.relative = out.relative or bool(node.level)
             base = _absolute(node, package)
             if base:
                 out.imports.add(base)
