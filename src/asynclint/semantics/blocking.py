@@ -808,6 +808,8 @@ class BlockingCallRule(Rule):
 def _async_with_item(ctx: Context, node: cst.Call) -> bool:
     """``async with client.stream(...)``: the object is an async one (a sync context manager there
     fails), whatever else the name may be bound to."""
+    if not isinstance(node.func, cst.Attribute) or ctx.qualified_names(node.func):
+        return False  # a module's function (``async with open(p)``) is what it is: still reported
     item = ctx.parent(node)
     block = ctx.parent(item) if isinstance(item, cst.WithItem) else None
     return isinstance(block, cst.With) and block.asynchronous is not None
