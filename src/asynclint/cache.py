@@ -18,6 +18,7 @@ This module imports nothing heavy: a run that the cache answers entirely never l
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import pickle
@@ -107,6 +108,7 @@ def _key(path: str) -> str:
     return os.path.abspath(path)
 
 
+@functools.lru_cache(maxsize=1)
 def secret() -> bytes:
     """A random value kept in the user's cache folder and mixed into every cache file name, so a
     cache file committed to a repository (pickle runs code when loaded) is never one this user's

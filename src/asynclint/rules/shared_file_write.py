@@ -359,19 +359,8 @@ class SharedFileWrite(ThreadedRule):
                 continue
             # the first locked writer's lock is the one to keep; later writers are compared to it
             if not theirs & mine:
-                self.ctx.add_finding(
-                    self,
-                    node,
-                    self.conflict_message.format(
-                        call=statement_text(self.ctx, node, 40),
-                        path=f"`{statement_text(self.ctx, path, 50)}`",
-                        func=threads.display(func),
-                        lock=sorted(mine)[0],
-                        others=f"`{threads.display(owner)}()` writes it at line {threads.line(call)}",
-                        other=sorted(theirs)[0],
-                    ),
-                    None,
-                )
+                others = f"`{threads.display(owner)}()` writes it at line {threads.line(call)}"
+                self._report_conflict(threads, node, func, path, sorted(mine)[0], others, sorted(theirs)[0])
             return
         if literal is None:
             return
@@ -380,19 +369,20 @@ class SharedFileWrite(ThreadedRule):
         first = locked[0] if locked else None
         if first is None or first.module > me or any(self._same_lock(lock, first) for lock in mine):
             return  # the first module by name with a lock for it keeps its lock; the others report
-        self.ctx.add_finding(
-            self,
-            node,
-            self.conflict_message.format(
-                call=statement_text(self.ctx, node, 40),
-                path=f"`{statement_text(self.ctx, path, 50)}`",
-                func=threads.display(func),
-                lock=sorted(mine)[0],
-                others=f"{_where([first])} writes it",
-                other=first.lock,
-            ),
-            None,
+        self._report_conflict(threads, node, func, path, sorted(mine)[0], f"{_where([first])} writes it", str(first.lock))
+
+    def _report_conflict(
+        self, threads: Threads, node: cst.Call, func: cst.FunctionDef, path: cst.BaseExpression, lock: str, others: str, other: str
+    ) -> None:
+        text = self.conflict_message.format(
+            call=statement_text(self.ctx, node, 40),
+            path=f"`{statement_text(self.ctx, path, 50)}`",
+            func=threads.display(func),
+            lock=lock,
+            others=others,
+            other=other,
         )
+        self.ctx.add_finding(self, node, text, None)
 
     def _index(self) -> dict[int, list[Access]]:
         return accesses(self.ctx, facts(self.ctx).calls)

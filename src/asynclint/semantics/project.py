@@ -176,12 +176,6 @@ def _importers(root: Path, module: str) -> set[str]:
     return out
 
 
-def imported_by(linted: str, module: str) -> bool:
-    """``module`` imports the linted module, directly or through other project modules."""
-    root, me = import_root(Path(linted))
-    return module in _importers(root, me) and module != me
-
-
 def namespace_folder(linted: str) -> bool:
     """The linted module sits at the import root in a folder without ``__init__.py`` whose modules
     import each other relatively (``from .routes import x``): a namespace package, imported under
@@ -191,13 +185,6 @@ def namespace_folder(linted: str) -> bool:
     if root != path.parent or (root / "__init__.py").exists():
         return False
     return any((summary := _summary(p, b"")) is not None and summary.relative for p in project_files(root) if p.parent == root)
-
-
-def imports(path: Path, module: str) -> bool:
-    """The module at ``path`` imports ``module`` (or a name from it): importing back from it at
-    module level could be a cycle."""
-    summary = _summary(path, b"")
-    return summary is not None and any(m == module or m.startswith(module + ".") for m in summary.imports)
 
 
 def module_of(linted: str) -> str:
