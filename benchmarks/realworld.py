@@ -343,6 +343,30 @@ def fixcheck(targets: list[tuple[str, Path, list[Path]]], extra: list[str]) -> i
     return 1 if problems else 0
 
 
+def gatecheck(targets: list[tuple[str, Path, list[Path]]], extra: list[str]) -> int:
+    """Lint every target with the ``ast`` gate on and off (``ASYNCLINT_GATE=off``): the findings
+    (code, place, message, fix) must be identical. Prints the time of each way."""
+    different = 0
+    for name, root, paths in targets:
+        got = {}
+        for way in ("on", "off"):
+            os.environ["ASYNCLINT_GATE"] = way
+            t0 = time.monotonic()
+            findings = lint(paths, ["--no-cache", *extra], cwd=root)
+            got[way] = sorted(json.dumps(f, sort_keys=True) for f in findings)
+            print(f"{name:24} gate {way:3} {len(findings):5} findings  {time.monotonic() - t0:6.1f} s", file=sys.stderr)
+        os.environ.pop("ASYNCLINT_GATE", None)
+        if got["on"] != got["off"]:
+            different += 1
+            on, off = set(got["on"]), set(got["off"])
+            for line in sorted(off - on)[:20]:
+                print(f"{name}: only without the gate: {line}")
+            for line in sorted(on - off)[:20]:
+                print(f"{name}: only with the gate: {line}")
+    print(f"{len(targets)} targets, {different} with different findings")
+    return 1 if different else 0
+
+
 def _py_files(paths: list[Path]) -> list[Path]:
     out: list[Path] = []
     for p in paths:
@@ -352,7 +376,7 @@ def _py_files(paths: list[Path]) -> list[Path]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("command", nargs="?", default="all", choices=("fetch", "run", "report", "fixcheck", "all"))
+    parser.add_argument("command", nargs="?", default="all", choices=("fetch", "run", "report", "fixcheck", "gatecheck", "all"))
     parser.add_argument("--project", action="append", help="only these projects (repeatable)")
     parser.add_argument("--select", help="passed to asynclint (default: ASL, the default rules)")
     parser.add_argument("--default-rules", action="store_true", help="lint with the default rule set only")
@@ -375,6 +399,9 @@ def main() -> int:
         # every rule, off-by-default ones too: a fix must add no finding of any rule
         fix_extra = ["--select", args.select] if args.select else ["--select", all_codes()]
         return fixcheck(fixcheck_targets(projects, args.stdlib), fix_extra)
+    if args.command == "gatecheck":
+        # every rule: the gate must not change a finding of any of them
+        return gatecheck(fixcheck_targets(projects, args.stdlib), ["--select", args.select or all_codes()])
     if args.command in ("run", "all"):
         findings = run(projects, extra, out)
     else:

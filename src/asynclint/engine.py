@@ -7,6 +7,7 @@ import codecs
 import contextlib
 import functools
 import io
+import os
 import sys
 import tokenize
 from dataclasses import dataclass, field
@@ -15,7 +16,7 @@ from typing import Callable, Iterator, Sequence, Union
 import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
 
-from asynclint import registry
+from asynclint import gate, registry
 from asynclint.config import Config
 from asynclint.noqa import NoqaIndex, is_skipped_file
 from asynclint.rule import Finding, Rule
@@ -35,6 +36,9 @@ MAX_CHAIN_TOKENS = 3 * MAX_DEPTH
 STRING_CHUNK = 1000
 #: the longest run of implicitly concatenated literals checked (libcst nests them one per level)
 MAX_STRING_RUN = 5000
+#: the ``ast`` gate (:mod:`asynclint.gate`) decides which rules libcst runs; ``ASYNCLINT_GATE=off``
+#: turns it off (to check that it changes no finding: ``benchmarks/realworld.py gatecheck``)
+USE_GATE = os.environ.get("ASYNCLINT_GATE", "on").lower() not in ("off", "0", "no", "false")
 
 
 @dataclass
@@ -48,6 +52,8 @@ class Result:
     module: cst.Module | None = None
     source: bytes = b""
     parsed: bool = False
+    #: the ``ast`` gate admitted no rule: CPython parsed the file, libcst never saw it
+    gated: bool = False
     #: self-deadlocks in the file (a lock taken again under a caller that holds it), counted by
     #: the fix engine when it needs to know (None: not counted)
     reentries: int | None = None
@@ -107,13 +113,19 @@ def _syntax_error_enabled(path: str, config: Config) -> bool:
 
 
 def lint_bytes(
-    source: bytes, path: str, config: Config, rules: Sequence[type[Rule]] | None = None, noqa: bool = True
+    source: bytes,
+    path: str,
+    config: Config,
+    rules: Sequence[type[Rule]] | None = None,
+    noqa: bool = True,
+    tree: ast.Module | None = None,
 ) -> Result:
     """Lint one file's bytes. Never raises for bad input: parse errors become ASL001 findings, and
     what cannot be checked at all (nested too deeply) a one-line ``error``.
 
     ``noqa=False`` keeps findings that ``# noqa`` comments would suppress (the flake8 plugin: flake8
-    applies its own ``# noqa`` rules)."""
+    applies its own ``# noqa`` rules). ``tree``: CPython's tree of ``source`` when the caller has
+    one (flake8 parsed the file already); it is not parsed again."""
     if rules is None:
         rules = registry.enabled_rules(config)
     result = Result(path=path, source=source)
@@ -125,7 +137,7 @@ def lint_bytes(
             if problem is not None:
                 result.findings.append(problem)
         return result
-    native = _native_parse(source, path)
+    native = _native_parse(source, path) if tree is None else (_too_deep(tree) or tree)
     if isinstance(native, _TooDeep):
         result.error = native.message
         return result
@@ -138,6 +150,11 @@ def lint_bytes(
         if _syntax_error_enabled(path, config):
             result.findings.append(_native_finding(path, native))
         return result
+    if USE_GATE and isinstance(native, ast.Module):
+        rules = gate.admitted(rules, native, config)
+        if not rules:
+            result.gated = True
+            return result
     # libcst walks trees recursively: long implicit string concatenations and deep expressions
     # (pydoc_data/topics.py in the standard library) need more than Python's default 1000 frames
     with deep_recursion():
@@ -268,6 +285,11 @@ def _native_parse(source: bytes, path: str) -> ast.Module | SyntaxError | _TooDe
     except Exception:
         return None
     assert isinstance(tree, ast.Module)
+    return _too_deep(tree) or tree
+
+
+def _too_deep(tree: ast.Module) -> _TooDeep | None:
+    """_TooDeep when ``tree`` nests deeper than MAX_DEPTH, else None."""
     # iteratively: the point is not to recurse
     stack: list[tuple[ast.AST, int]] = [(tree, 1)]
     while stack:
@@ -277,7 +299,7 @@ def _native_parse(source: bytes, path: str) -> ast.Module | SyntaxError | _TooDe
             where = f" at line {line}" if line else ""
             return _TooDeep(f"nested too deeply to check (more than {MAX_DEPTH} levels{where})")
         stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
-    return tree
+    return None
 
 
 #: operators that never nest: a long flat literal (a table of data) is full of them

@@ -757,7 +757,7 @@ def _one_line(exc: BaseException) -> str:
 def _unparseable(source: bytes, lint: Result, rules: Sequence[type[Rule]]) -> str | None:
     """Why a file that the engine did not parse cannot be fixed, or None when it was merely skipped
     (``skip-file``, no rule can match). Where ASL001 is reported, that finding says it already."""
-    if any(f.code == registry.SYNTAX_ERROR_CODE for f in lint.findings):
+    if lint.gated or any(f.code == registry.SYNTAX_ERROR_CODE for f in lint.findings):
         return None
     if is_skipped_file(source) or not could_match(source, rules):
         return None

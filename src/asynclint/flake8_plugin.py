@@ -1,6 +1,7 @@
 """The flake8 plugin: ``flake8 --select ASL`` runs every asynclint rule through the engine, never fixes."""
 from __future__ import annotations
 
+import ast
 import codecs
 import importlib
 import io
@@ -76,7 +77,7 @@ def config_from_options(options: Any) -> Config:
 
 
 def _findings(
-    source: bytes, filename: str, config: Config, rules: Sequence[type[Rule]], use_cache: bool
+    source: bytes, filename: str, config: Config, rules: Sequence[type[Rule]], use_cache: bool, tree: object = None
 ) -> list[tuple[int, int, str]]:
     """(line, 0-based column, "CODE message") of the file's findings, unsuppressed (flake8 applies
     ``# noqa``). Cached per file content: one small entry file per content, configuration and
@@ -102,7 +103,9 @@ def _findings(
             pass
     deps.start()
     try:
-        result = lint_bytes(source, filename, config, rules, noqa=False)
+        # flake8's own tree of the file spares the engine CPython's parse before the gate
+        native = tree if isinstance(tree, ast.Module) else None
+        result = lint_bytes(source, filename, config, rules, noqa=False, tree=native)
     finally:
         dependencies = deps.collect()
     if result.error is not None:
@@ -162,8 +165,8 @@ def _source_bytes(lines: Sequence[str]) -> bytes:
 class AsyncLintChecker:
     """flake8 entry point ``ASL``.
 
-    flake8 classifies plugins by their parameters, so ``tree`` is accepted but not used: the engine
-    parses the source once with libcst. Each finding is yielded unsuppressed; flake8 applies
+    flake8 hands over its ``ast`` tree of the file: the gate (asynclint.gate) decides from it which
+    rules can fire, and libcst parses only the files it admits. Each finding is yielded unsuppressed; flake8 applies
     ``# noqa``, ``--select``/``--ignore`` and ``--per-file-ignores`` itself.
     """
 
@@ -178,6 +181,7 @@ class AsyncLintChecker:
     use_cache: ClassVar[bool] = True
 
     def __init__(self, tree: object, filename: str, lines: Sequence[str]) -> None:
+        self.tree = tree
         self.filename = filename
         self.lines = lines
 
@@ -231,5 +235,5 @@ class AsyncLintChecker:
         if self.disabled:
             return
         rules = self.rules or tuple(r for r in registry.all_rules() if r.default)
-        for line, col, text in _findings(_source_bytes(self.lines), self.filename, self.config, rules, self.use_cache):
+        for line, col, text in _findings(_source_bytes(self.lines), self.filename, self.config, rules, self.use_cache, self.tree):
             yield line, col, text, type(self)

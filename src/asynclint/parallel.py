@@ -84,7 +84,7 @@ def portable_result(result: Result, edits: bool) -> Result:
     """``result`` without the parsed tree and libcst nodes (they do not pickle, and are large); each
     fix keeps its title and safety and, when ``edits``, the text edits it makes."""
     findings = [_portable_finding(result, finding, edits) for finding in result.findings]
-    return Result(path=result.path, findings=findings, error=result.error, parsed=result.parsed)
+    return Result(path=result.path, findings=findings, error=result.error, parsed=result.parsed, gated=result.gated)
 
 
 def _portable_finding(result: Result, finding: Finding, edits: bool) -> Finding:

@@ -134,6 +134,8 @@ class Rule(cst.BatchableCSTVisitor):
     #: a marker the file must contain as well: bytes, or a pattern (``COROUTINE_DEF`` for rules
     #: about coroutine bodies: no ``async def``, no coroutine body)
     requires: ClassVar[bytes | re.Pattern[bytes] | None] = None
+    #: the ``ast`` gate that must admit the file as well (see :mod:`asynclint.gate`); None: none
+    gate: ClassVar[str | None] = None
 
     def __init__(self, ctx: Context) -> None:
         super().__init__()

@@ -120,6 +120,7 @@ class AsyncWithoutAwait(Rule):
     message = "`async def {name}` never awaits: {advice}"
     markers = ()
     requires = COROUTINE_DEF
+    gate: ClassVar[str | None] = "no-await"
     examples = (
         Example(
             """

@@ -51,6 +51,7 @@ class NestedEventLoop(Rule):
     message = "`{call}` inside a coroutine body raises `RuntimeError`: an event loop is already running; {instead}"
     markers = ()
     requires = COROUTINE_DEF
+    gate = "loop-run"
     examples = (
         Example(
             """

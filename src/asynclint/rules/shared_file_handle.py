@@ -47,6 +47,7 @@ class SharedFileHandle(ThreadedRule):
     """
 
     code = "ASL301"
+    gate = "threads-handle"
     slug = "shared-file-handle"
     fix_safety = Safety.UNSAFE
     message = (

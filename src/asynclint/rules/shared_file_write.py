@@ -72,6 +72,7 @@ class SharedFileWrite(ThreadedRule):
     """
 
     code = "ASL300"
+    gate = "threads-write"
     slug = "shared-file-write"
     fix_safety = Safety.UNSAFE
     message = (

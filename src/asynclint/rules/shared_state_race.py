@@ -63,6 +63,7 @@ class SharedStateRace(ThreadedRule):
     """
 
     code = "ASL302"
+    gate = "threads-state"
     slug = "shared-state-race"
     fix_safety = Safety.UNSAFE
     message = (

@@ -128,6 +128,7 @@ class UnawaitedCoroutine(Rule):
     )
     # an async def of the module, or a library coroutine
     markers = (COROUTINE_DEF, b"asyncio", b"trio", b"anyio")
+    gate = "unawaited"
     examples = (
         Example(
             """

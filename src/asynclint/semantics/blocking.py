@@ -767,6 +767,7 @@ class BlockingCallRule(Rule):
 
     message = "`{call}` blocks the event loop; use {instead}"
     requires = COROUTINE_DEF
+    gate = "coroutine-calls"
 
     def visit_Call(self, node: cst.Call) -> None:
         ctx = self.ctx

@@ -1,0 +1,392 @@
+"""The gate: one cheap pass over CPython's ``ast`` tree that decides which rules can fire in a file.
+
+The byte prefilter (each rule's ``markers``) looks at raw text: every file with an ``async def``
+passes it for the coroutine rules, every module that mentions ``Executor`` or ``flask`` for the
+thread rules. libcst's parse, its scope analysis and the rules' traversal cost about 100 times
+more than CPython's parse, and on real trees only one file in ten that passes the prefilter has a
+finding. The gate looks at the tree CPython already built (the engine parses every admitted file
+with ``compile`` to bound its depth) and keeps a rule only when the shape it reports is present:
+
+- ``no-await`` (ASL100): an ``async def`` whose own body has no ``await``, ``async for``,
+  ``async with``, async comprehension or ``yield``;
+- ``coroutine-calls`` (ASL2xx): a call in a coroutine body, not awaited, whose name (the last part
+  of ``a.b.name(...)``, or the imported name behind an alias) is a blocking function or a blocking
+  method of an object the tables know, of a module or builtin the file names; for ASL250 also a
+  ``with`` block or an ``acquire()`` in a coroutine body;
+- ``loop-run`` (ASL103): a call of ``run``/``run_until_complete``/``run_forever`` in a coroutine body;
+- ``unawaited`` (ASL101): a call whose result is thrown away (or used as an ``async with`` item)
+  named like an ``async def`` of the file or a library coroutine of a library the file names;
+- ``threads`` (ASL3xx): a possible threaded entry point: a call of a thread, executor or framework
+  registration function, a class with a base named like a threaded handler, a sync function with a
+  route-like decorator, a module of Azure Functions or Django, or configured entry points.
+
+Every test is a necessary condition of the rule's own analysis, computed from names alone (which
+only over-approximates what libcst's scope analysis resolves): the gate may admit a file where
+nothing is found, never skip one where something is. ``tests/test_gate.py`` runs every fixture both
+ways and requires the same findings; ``benchmarks/realworld.py gatecheck`` does the same for the
+real-world corpus and the standard library.
+"""
+from __future__ import annotations
+
+import ast
+import functools
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Sequence
+
+if TYPE_CHECKING:
+    from asynclint.config import Config
+    from asynclint.rule import Rule
+
+#: the gates rules name (``Rule.gate``); a rule without one is admitted by its byte markers alone
+GATES = ("no-await", "coroutine-calls", "loop-run", "unawaited", "threads-write", "threads-handle", "threads-state")
+
+_LOOP_RUNS = frozenset({"run", "run_until_complete", "run_forever"})
+#: calls that open a file for writing, or write it (``Path.write_text``)
+_FILE_WRITES = frozenset({"open", "write_text", "write_bytes"})
+#: the last part of every call that can register or start a threaded entry point
+_ENTRY_CALLS = frozenset(
+    {
+        "Thread", "Timer", "start_new_thread", "start_new", "to_thread", "run_sync", "run_in_threadpool",
+        "run_in_executor", "Depends", "Security", "path", "re_path", "url", "Route", "APIRoute", "add_task",
+        "add_url_rule", "add_api_route",
+    }
+)
+#: frameworks whose modules make any decorator, any module-level ``main`` or any view an entry point
+_FRAMEWORK_ROOTS = frozenset({"azure", "django", "rest_framework"})
+
+
+@functools.lru_cache(maxsize=None)
+def _tables() -> tuple[dict[str, frozenset[str]], dict[str, frozenset[str]], frozenset[str], dict[str, frozenset[str]], frozenset[str]]:
+    """From the blocking and entry-point tables: root -> last names of its blocking functions;
+    root -> blocking method names of objects its constructors build; the roots with SDK clients
+    whose every public method blocks; the last names of library coroutines; of entry-point calls
+    and threaded handler bases."""
+    from asynclint.semantics import LIBRARY_COROUTINES
+    from asynclint.semantics.blocking import CALLS, METHODS
+    from asynclint.semantics.frameworks import (
+        AZURE_DECORATORS,
+        FASTAPI_VERBS,
+        FLASK_HOOKS,
+        FLASK_VERBS,
+    )
+    from asynclint.semantics.thread_common import CLASS_HANDLERS, EXECUTOR_METHODS
+
+    calls: dict[str, set[str]] = {}
+    for name in CALLS:
+        root, last = _root_and_last(name)
+        calls.setdefault(root, set()).add(last)
+    methods: dict[str, set[str]] = {}
+    wildcard: set[str] = set()
+    for name, spec in METHODS.items():
+        root, _ = _root_and_last(name)
+        methods.setdefault(root, set()).update(spec.methods, (m for m, _ in spec.special))
+        if spec.any_method:
+            wildcard.add(root)
+    coroutines: dict[str, set[str]] = {}
+    for name in LIBRARY_COROUTINES:
+        root, last = _root_and_last(name)
+        coroutines.setdefault(root, set()).add(last)
+    entries = frozenset(
+        {*_ENTRY_CALLS, *EXECUTOR_METHODS, *(name.rsplit(".", 1)[-1] for name in CLASS_HANDLERS)}
+    )
+    decorators = frozenset({*FASTAPI_VERBS, *FLASK_VERBS, *FLASK_HOOKS, *AZURE_DECORATORS, "websocket_route"})
+    return (
+        {k: frozenset(v) for k, v in calls.items()},
+        {k: frozenset(v) for k, v in methods.items()},
+        frozenset(wildcard),
+        {k: frozenset(v) for k, v in coroutines.items()},
+        entries | {f"@{d}" for d in decorators},
+    )
+
+
+def _root_and_last(name: str) -> tuple[str, str]:
+    """``("builtins.open")`` -> ("open", "open"); ``"sqlite3.connect().cursor"`` -> ("sqlite3", "cursor")."""
+    parts = name.replace("()", "").replace("[]", "").split(".")
+    root = parts[1] if parts[0] == "builtins" and len(parts) > 1 else parts[0]
+    return root, parts[-1]
+
+
+@dataclass
+class Facts:
+    """What the gate needs from one file, collected in one walk of its ``ast`` tree."""
+
+    #: top-level names of absolute imports, and every name the file reads or binds
+    roots: set[str] = field(default_factory=set)
+    #: alias -> the imported name's last part (``from time import sleep as nap``: nap -> sleep)
+    aliases: dict[str, str] = field(default_factory=dict)
+    async_names: set[str] = field(default_factory=set)
+    #: ``async def``s whose own body never suspends: (name, decorated, private or nested)
+    never_suspend: list[tuple[str, bool, bool]] = field(default_factory=list)
+    #: last names of awaited calls
+    awaited: set[str] = field(default_factory=set)
+    #: last names of calls in coroutine bodies that are not awaited; whether one is a public method
+    coroutine_calls: set[str] = field(default_factory=set)
+    coroutine_method_call: bool = False
+    coroutine_with: bool = False
+    #: last names of calls whose result is thrown away (or that are ``async with`` items)
+    discarded: set[str] = field(default_factory=set)
+    #: last names of every call, of class bases, and ``@name`` of sync functions' decorators
+    entry_names: set[str] = field(default_factory=set)
+    #: last names of calls in sync function bodies
+    sync_calls: set[str] = field(default_factory=set)
+    #: names bound at module level (or declared ``global``); class names; names of classes
+    #: called at module level
+    module_names: set[str] = field(default_factory=set)
+    class_names: set[str] = field(default_factory=set)
+    module_calls: set[str] = field(default_factory=set)
+    #: root names of subscript and attribute targets assigned in sync function bodies
+    state_roots: set[str] = field(default_factory=set)
+    #: a ``global`` statement in a sync function
+    sync_global: bool = False
+    #: code CPython's parser accepts and its compiler rejects (``nonlocal`` or ``return`` outside a
+    #: function): the rules run as without the gate, so that the file gets the same ASL001
+    invalid: bool = False
+
+
+def _last(expr: ast.expr) -> str | None:
+    if isinstance(expr, ast.Call):
+        expr = expr.func
+    if isinstance(expr, ast.Attribute):
+        return expr.attr
+    if isinstance(expr, ast.Name):
+        return expr.id
+    return None
+
+
+def _target_root(target: ast.expr) -> str | None:
+    """``X`` for ``X[k].y``: the name a subscript or attribute target writes through."""
+    if not isinstance(target, (ast.Subscript, ast.Attribute)):
+        return None
+    while isinstance(target, (ast.Subscript, ast.Attribute)):
+        target = target.value
+    return target.id if isinstance(target, ast.Name) else None
+
+
+#: where a node is: module level, a sync function's body, a coroutine body, a class body, a lambda
+_MODULE, _SYNC, _ASYNC, _CLASS, _LAMBDA = range(5)
+
+
+def facts_of(tree: ast.Module) -> Facts:
+    """One iterative walk (deep trees must not recurse) collecting :class:`Facts`."""
+    facts = Facts()
+    roots, aliases = facts.roots, facts.aliases
+    suspends: list[tuple[ast.AsyncFunctionDef, bool, list[bool]]] = []
+    # (node, where, suspension flag of the enclosing coroutine body or None, inside a generator
+    # expression (its body runs later), inside a function)
+    stack: list[tuple[ast.AST, int, list[bool] | None, bool, bool]] = [(tree, _MODULE, None, False, False)]
+    while stack:
+        node, where, flag, lazy, in_func = stack.pop()
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            is_async = isinstance(node, ast.AsyncFunctionDef)
+            roots.add(node.name)
+            if where == _MODULE:
+                facts.module_names.add(node.name)
+            outer: list[ast.AST] = [*node.decorator_list, node.args, *([node.returns] if node.returns else [])]
+            stack.extend((child, where, flag, lazy, in_func) for child in outer)
+            own: list[bool] | None = None
+            if is_async:
+                assert isinstance(node, ast.AsyncFunctionDef)
+                facts.async_names.add(node.name)
+                own = [False]
+                suspends.append((node, in_func, own))
+            else:
+                for decorator in node.decorator_list:
+                    name = _last(decorator)
+                    if name is not None:
+                        facts.entry_names.add(f"@{name}")
+            body = _ASYNC if is_async else _SYNC
+            stack.extend((child, body, own, False, True) for child in node.body)
+            continue
+        if isinstance(node, ast.Lambda):
+            stack.append((node.args, where, flag, lazy, in_func))
+            stack.append((node.body, _LAMBDA, None, False, True))
+            continue
+        if isinstance(node, ast.ClassDef):
+            roots.add(node.name)
+            facts.class_names.add(node.name)
+            if where == _MODULE:
+                facts.module_names.add(node.name)
+            for base in node.bases:
+                name = _last(base)
+                if name is not None:
+                    facts.entry_names.add(name)
+            stack.extend((child, where, flag, lazy, in_func) for child in (*node.decorator_list, *node.bases, *node.keywords))
+            stack.extend((child, _CLASS, None, False, in_func) for child in node.body)
+            continue
+        if isinstance(node, ast.Name):
+            roots.add(node.id)
+            if where == _MODULE and isinstance(node.ctx, ast.Store):
+                facts.module_names.add(node.id)
+            continue
+        if isinstance(node, ast.Constant):
+            if isinstance(node.value, str) and len(node.value) < 200:
+                # a string annotation (``s: "requests.Session"``) names a module too
+                head = node.value.strip().split(".", 1)[0]
+                if head.isidentifier():
+                    roots.add(head)
+            continue
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                roots.add(alias.name.split(".", 1)[0])
+                if alias.asname:
+                    roots.add(alias.asname)
+                    aliases[alias.asname] = alias.name.rsplit(".", 1)[-1]
+            continue
+        if isinstance(node, ast.ImportFrom):
+            if node.level == 0 and node.module:
+                roots.add(node.module.split(".", 1)[0])
+            for alias in node.names:
+                roots.add(alias.asname or alias.name)
+                if alias.asname:
+                    aliases[alias.asname] = alias.name
+            continue
+        if not in_func and isinstance(node, (ast.Nonlocal, ast.Return, ast.Yield, ast.YieldFrom, ast.Await)):
+            facts.invalid = True
+        if isinstance(node, ast.Global):
+            facts.module_names.update(node.names)
+            if where == _SYNC:
+                facts.sync_global = True
+            continue
+        if flag is not None and not lazy and (
+            isinstance(node, (ast.Await, ast.Yield, ast.YieldFrom, ast.AsyncFor, ast.AsyncWith))
+            or (isinstance(node, ast.comprehension) and node.is_async)
+        ):
+            flag[0] = True
+        if isinstance(node, ast.Call):
+            name = _last(node)
+            if name is not None:
+                facts.entry_names.add(name)
+                if where == _ASYNC:
+                    facts.coroutine_calls.add(name)
+                    if isinstance(node.func, ast.Attribute) and not name.startswith("_"):
+                        facts.coroutine_method_call = True
+                elif where == _SYNC:
+                    facts.sync_calls.add(name)
+                elif where == _MODULE:
+                    facts.module_calls.add(name)
+        elif isinstance(node, ast.Expr) and isinstance(node.value, ast.Call):
+            name = _last(node.value)
+            if name is not None:
+                facts.discarded.add(name)
+        elif isinstance(node, ast.AsyncWith):
+            for item in node.items:
+                name = _last(item.context_expr) if isinstance(item.context_expr, ast.Call) else None
+                if name is not None:
+                    facts.discarded.add(name)
+        elif isinstance(node, ast.With) and where == _ASYNC:
+            facts.coroutine_with = True
+        elif isinstance(node, (ast.Assign, ast.AugAssign)) and where == _SYNC:
+            for target in node.targets if isinstance(node, ast.Assign) else [node.target]:
+                for sub in ast.walk(target) if isinstance(target, (ast.Tuple, ast.List, ast.Starred)) else [target]:
+                    root = _target_root(sub) if isinstance(sub, ast.expr) else None
+                    if root is not None:
+                        facts.state_roots.add(root)
+        elif isinstance(node, ast.Await) and isinstance(node.value, ast.Call):
+            # the awaited call itself is never a blocking call: visit its parts only
+            call = node.value
+            name = _last(call)
+            if name is not None:
+                facts.entry_names.add(name)
+                facts.awaited.add(name)
+            stack.extend((child, where, flag, lazy, in_func) for child in (call.func, *call.args, *call.keywords))
+            continue
+        in_genexp = lazy or isinstance(node, ast.GeneratorExp)
+        stack.extend((child, where, flag, in_genexp, in_func) for child in ast.iter_child_nodes(node))
+    for func, nested, own in suspends:
+        if not own[0]:
+            private = func.name.startswith("_") and not func.name.endswith("__")
+            # a decorator may register a handler; so does Azure Functions' v1 ``main``
+            handler = bool(func.decorator_list) or (func.name == "main" and not nested)
+            facts.never_suspend.append((func.name, handler, private or nested))
+    # aliases are only known once every import is seen: add the imported names
+    for asname, original in aliases.items():
+        for names in (facts.coroutine_calls, facts.discarded, facts.sync_calls, facts.module_calls, facts.awaited):
+            if asname in names:
+                names.add(original)
+    return facts
+
+
+def _blocking_possible(facts: Facts, config: Config, code: str) -> bool:
+    calls, methods, wildcard, _, _ = _tables()
+    names = facts.coroutine_calls
+    if not names and not facts.coroutine_with:
+        return False
+    if code == "ASL250" and (facts.coroutine_with or "acquire" in names or "release" in names):
+        return True
+    if config.extra_blocking_calls:
+        extra = {_root_and_last(n)[1] for n in config.extra_blocking_calls}
+        if names & extra:
+            return True
+    for root in facts.roots:
+        found = calls.get(root)
+        if found is not None and names & found:
+            return True
+        found = methods.get(root)
+        if found is not None and names & found:
+            return True
+        if facts.coroutine_method_call and root in wildcard:
+            return True
+    return False
+
+
+def _never_awaits(facts: Facts) -> bool:
+    """ASL100 reports a non-suspending ``async def`` that is a framework handler (it has a
+    decorator) or that is private or nested and awaited by name in the module."""
+    return any(decorated or (hidden and name in facts.awaited) for name, decorated, hidden in facts.never_suspend)
+
+
+def _unawaited_possible(facts: Facts) -> bool:
+    if facts.discarded & facts.async_names:
+        return True
+    coroutines = _tables()[3]
+    for root in facts.roots & coroutines.keys():
+        if facts.discarded & coroutines[root]:
+            return True
+    return False
+
+
+def _entry_possible(facts: Facts, config: Config) -> bool:
+    if config.thread_entrypoints or facts.roots & _FRAMEWORK_ROOTS:
+        return True
+    return bool(facts.entry_names & _tables()[4])
+
+
+def _writes_module_state(facts: Facts) -> bool:
+    if facts.sync_global or facts.state_roots & facts.module_names:
+        return True
+    # ``self.hits += 1`` in a method of a class the module instantiates once (``STORE = Store()``)
+    return "self" in facts.state_roots and bool(facts.module_calls & facts.class_names)
+
+
+def admits(rule: type[Rule], facts: Facts, config: Config) -> bool:
+    """False when ``rule`` cannot report anything in the file ``facts`` describes."""
+    gate = rule.gate
+    if gate is None:
+        return True
+    if gate == "no-await":
+        return _never_awaits(facts)
+    if gate == "coroutine-calls":
+        return _blocking_possible(facts, config, rule.code)
+    if gate == "loop-run":
+        return bool(facts.coroutine_calls & _LOOP_RUNS)
+    if gate == "unawaited":
+        return _unawaited_possible(facts)
+    if gate == "threads-write":
+        # a file opened for writing or written by a Path method, in some function
+        return bool(facts.sync_calls & _FILE_WRITES) and _entry_possible(facts, config)
+    if gate == "threads-handle":
+        # a file object opened at import time (or into a ``global``)
+        return bool((facts.module_calls | facts.sync_calls) & {"open"}) and _entry_possible(facts, config)
+    if gate == "threads-state":
+        return _writes_module_state(facts) and _entry_possible(facts, config)
+    raise ValueError(f"unknown gate {gate!r}")
+
+
+def admitted(rules: Sequence[type[Rule]], tree: ast.Module, config: Config) -> list[type[Rule]]:
+    """The rules of ``rules`` the gate keeps for the file whose tree is ``tree``."""
+    if all(rule.gate is None for rule in rules):
+        return list(rules)
+    facts = facts_of(tree)
+    if facts.invalid:
+        return list(rules)
+    return [rule for rule in rules if admits(rule, facts, config)]
