@@ -16,7 +16,7 @@ from typing import Callable, Iterator, Sequence, Union
 import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
 
-from asynclint import gate, registry
+from asynclint import gate, registry, traversal
 from asynclint.config import Config
 from asynclint.noqa import NoqaIndex, is_skipped_file
 from asynclint.rule import Finding, Rule
@@ -595,9 +595,11 @@ def _traverse(
     module: cst.Module, path: str, config: Config, rules: Sequence[type[Rule]], source: bytes, noqa: bool = True
 ) -> tuple[cst.Module, list[Finding]]:
     wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
-    ctx = Context(wrapper, path, config, source)
-    visitors = [rule(ctx) for rule in rules]
-    cst.visit_batched(wrapper.module, visitors, ctx.before_visit, ctx.after_leave)
+    # every read-only walk of the tree (scopes, parents, the rules) replays one recorded walk
+    with traversal.recorded():
+        ctx = Context(wrapper, path, config, source)
+        visitors = [rule(ctx) for rule in rules]
+        cst.visit_batched(wrapper.module, visitors, ctx.before_visit, ctx.after_leave)
     if not ctx.findings:
         return wrapper.module, []
     positions = wrapper.resolve(PositionProvider)

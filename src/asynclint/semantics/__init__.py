@@ -16,6 +16,7 @@ from libcst.metadata import (
     ScopeProvider,
 )
 
+from asynclint import traversal
 from asynclint.rule import Fix, ImportSpec
 
 if TYPE_CHECKING:
@@ -692,7 +693,7 @@ def _parent_map(module: cst.Module) -> dict[cst.CSTNode, cst.CSTNode]:
     pop, extend = todo.pop, todo.extend
     while todo:
         node = pop()
-        children = node.children
+        children = traversal.children(node)
         for child in children:
             parents[child] = node
         extend(children)

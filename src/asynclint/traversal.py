@@ -1,0 +1,195 @@
+"""Read-only traversals that do not rebuild the tree.
+
+libcst's ``CSTNode.visit`` walks a node's children through ``_visit_and_replace_children``, which
+constructs (and validates) a new copy of every node it passes, even for a read-only ``CSTVisitor``
+that never replaces anything. One lint of a file walks the whole tree about five times that way:
+the expression-context and scope analyses, the batched metadata pass, the parent map and the rules'
+batched traversal. Inside :func:`recorded`, the first walk through a node records the events
+libcst's own method emits for it (each child's ``visit``, and the ``on_visit_attribute`` /
+``on_leave_attribute`` calls around each field) and every later read-only walk replays them: the
+same callbacks in the same order, without the copies. Transformers (the fix engine) always take
+libcst's own path.
+"""
+from __future__ import annotations
+
+import contextlib
+from typing import Any, Iterator, Union
+
+import libcst as cst
+from libcst._batched_visitor import _BatchedCSTVisitor
+from libcst._typed_visitor import CSTTypedVisitorFunctions
+
+#: id(node) -> (node, its children, its events): the events are the children and "+field" /
+#: "-field" for the attribute hooks. The node is kept so that its id cannot be reused by another
+#: node while the cache lives.
+_Events = list[Union[cst.CSTNode, str]]
+_cache: dict[int, tuple[cst.CSTNode, list[cst.CSTNode], _Events]] | None = None
+_libcst_visit = cst.CSTNode.visit
+#: visitor class -> the node type names it has ``visit_<Type>_<field>`` / ``leave_...`` hooks for
+_ATTRIBUTE_HOOKS: dict[type, frozenset[str]] = {}
+
+
+class _Recorder(cst.CSTVisitor):
+    """Collects the events of one ``_visit_and_replace_children`` call without descending."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.events: _Events = []
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        self.events.append(node)
+        return False
+
+    def on_leave(self, original_node: cst.CSTNode) -> None:
+        pass
+
+    def on_visit_attribute(self, node: cst.CSTNode, attribute: str) -> None:
+        self.events.append("+" + attribute)
+
+    def on_leave_attribute(self, original_node: cst.CSTNode, attribute: str) -> None:
+        self.events.append("-" + attribute)
+
+
+def _record(node: cst.CSTNode) -> tuple[cst.CSTNode, list[cst.CSTNode], _Events]:
+    cache = _cache
+    entry = cache.get(id(node)) if cache is not None else None
+    if entry is None:
+        recorder = _Recorder()
+        node._visit_and_replace_children(recorder)
+        entry = (node, [e for e in recorder.events if not isinstance(e, str)], recorder.events)
+        if cache is not None:
+            cache[id(node)] = entry
+    return entry
+
+
+def children(node: cst.CSTNode) -> list[cst.CSTNode]:
+    """``node.children`` (recorded once inside :func:`recorded`)."""
+    return _record(node)[1]
+
+
+def _hooked_types(visitor: cst.CSTVisitor) -> frozenset[str] | None:
+    """The node type names ``visitor`` has attribute hooks for; None: it may have any."""
+    cls = type(visitor)
+    dir_names: list[str] = []
+    if cls.on_visit_attribute is _BATCHED_ON_VISIT_ATTRIBUTE:
+        names: Any = getattr(visitor, "visitor_methods", {})
+    elif cls.on_visit_attribute is cst.CSTVisitor.on_visit_attribute and cls.on_leave_attribute is cst.CSTVisitor.on_leave_attribute:
+        found = _ATTRIBUTE_HOOKS.get(cls)
+        if found is not None:
+            return found
+        names = dir_names = dir(cls)
+    else:
+        return None
+    types = frozenset(
+        parts[1]
+        for name in names
+        if len(parts := name.split("_", 2)) == 3 and parts[0] in ("visit", "leave") and (names is not dir_names or _defined(cls, name))
+    )
+    if cls.on_visit_attribute is not _BATCHED_ON_VISIT_ATTRIBUTE:
+        _ATTRIBUTE_HOOKS[cls] = types
+    return types
+
+
+#: (visitor class, node class) -> the names of its ``visit_<Type>`` and ``leave_<Type>`` methods
+#: (None: it has none), for visitors that keep CSTVisitor's own dispatch
+_METHODS: dict[tuple[type, type], tuple[str | None, str | None]] = {}
+_ON_VISIT = cst.CSTVisitor.on_visit
+_ON_LEAVE = cst.CSTVisitor.on_leave
+
+
+def _defined(cls: type, name: str) -> bool:
+    """``cls`` has a method ``name`` of its own: not the do-nothing one every CSTVisitor inherits
+    from libcst's typed visitor functions."""
+    method = getattr(cls, name, None)
+    return method is not None and method is not getattr(CSTTypedVisitorFunctions, name, None)
+
+
+def _methods(cls: type, node_cls: type) -> tuple[str | None, str | None]:
+    found = _METHODS.get((cls, node_cls))
+    if found is None:
+        visit, leave = f"visit_{node_cls.__name__}", f"leave_{node_cls.__name__}"
+        found = (visit if _defined(cls, visit) else None, leave if _defined(cls, leave) else None)
+        _METHODS[(cls, node_cls)] = found
+    return found
+
+
+#: visitor class -> how it is walked: 0 libcst's own way (transformers, the recorder), 1 CSTVisitor's
+#: dispatch looked up once per node class, 2 through its own on_visit/on_leave
+_KIND: dict[type, int] = {}
+
+
+def _kind(cls: type) -> int:
+    kind = _KIND.get(cls)
+    if kind is None:
+        if not issubclass(cls, cst.CSTVisitor) or issubclass(cls, _Recorder):
+            kind = 0
+        elif cls.on_visit is _ON_VISIT and cls.on_leave is _ON_LEAVE:
+            kind = 1
+        else:
+            kind = 2
+        _KIND[cls] = kind
+    return kind
+
+
+def _visit(self: cst.CSTNode, visitor: Any) -> Any:
+    cls = visitor.__class__
+    kind = _KIND.get(cls)
+    if kind is None:
+        kind = _kind(cls)
+    if _cache is None or kind == 0:
+        return _libcst_visit(self, visitor)
+    if kind == 1:
+        # CSTVisitor's dispatch, with the method names looked up once per class (a visitor has no
+        # method for most node types, and each failed getattr costs an exception)
+        visit_name, leave_name = _METHODS.get((cls, self.__class__)) or _methods(cls, self.__class__)
+        if visit_name is None or getattr(visitor, visit_name)(self) is not False:
+            _children(self, visitor)
+        if leave_name is not None:
+            getattr(visitor, leave_name)(self)
+        return self
+    if visitor.on_visit(self):
+        _children(self, visitor)
+    visitor.on_leave(self)
+    return self
+
+
+def _children(self: cst.CSTNode, visitor: Any) -> None:
+    """Visit the children of ``self`` (and the attribute hooks around them, where ``visitor`` has any)."""
+    hooked = visitor.__dict__.get("_asynclint_hooked", False)
+    if hooked is False:
+        hooked = visitor.__dict__["_asynclint_hooked"] = _hooked_types(visitor)
+    entry = _cache.get(id(self)) if _cache is not None else None
+    if entry is None:
+        entry = _record(self)
+    if hooked is None or self.__class__.__name__ in hooked:
+        for event in entry[2]:
+            if event.__class__ is str:
+                if event[0] == "+":
+                    visitor.on_visit_attribute(self, event[1:])
+                else:
+                    visitor.on_leave_attribute(self, event[1:])
+            else:
+                event.visit(visitor)  # type: ignore[union-attr]
+    else:
+        # no attribute hook for this type: only the children's own visits matter
+        for child in entry[1]:
+            child.visit(visitor)
+
+
+_BATCHED_ON_VISIT_ATTRIBUTE = _BatchedCSTVisitor.on_visit_attribute
+cst.CSTNode.visit = _visit  # type: ignore[method-assign]
+
+
+@contextlib.contextmanager
+def recorded() -> Iterator[None]:
+    """Read-only walks inside the block replay recorded events instead of rebuilding nodes; the
+    record is dropped at the end (nested blocks share the outer one)."""
+    global _cache
+    if _cache is not None:
+        yield
+        return
+    _cache = {}
+    try:
+        yield
+    finally:
+        _cache = None
