@@ -144,3 +144,17 @@ def test_two_runs_may_share_the_cache(tmp_path: Path) -> None:
     entries = list((tmp_path / ".asynclint_cache").glob("*.pickle"))
     assert len(entries) == 1 and len(pickle.loads(entries[0].read_bytes())) == 20
     assert not list((tmp_path / ".asynclint_cache").glob(".tmp-*"))
+
+
+def test_code_fingerprint_changes_with_the_code(tmp_path: Path) -> None:
+    """A checkout that changes asynclint's code (same version number) must not reuse results."""
+    from asynclint.cache import fingerprint_of
+
+    (tmp_path / "rules").mkdir()
+    (tmp_path / "rules" / "a.py").write_text("x = 1\n")
+    (tmp_path / "__pycache__").mkdir()
+    before = fingerprint_of(tmp_path)
+    (tmp_path / "__pycache__" / "a.cpython-311.pyc").write_bytes(b"\0")
+    assert fingerprint_of(tmp_path) == before
+    (tmp_path / "rules" / "a.py").write_text("x = 22\n")
+    assert fingerprint_of(tmp_path) != before

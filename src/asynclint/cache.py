@@ -1,6 +1,6 @@
 """The result cache: a file whose bytes, configuration and dependencies are unchanged is not linted again.
 
-One cache file per (asynclint version, Python version, effective configuration, enabled rules,
+One cache file per (asynclint version and code (see :func:`code_fingerprint`), Python version, effective configuration, enabled rules,
 output needs) under ``.asynclint_cache/`` in the project root (``ASYNCLINT_CACHE_DIR`` moves it;
 ``--no-cache`` turns it off). It maps each file's resolved path to the blake2b hash of its bytes,
 the ``stat`` signatures of the other files its findings depend on (see :mod:`asynclint.deps`), and
@@ -52,7 +52,9 @@ class Cache:
     def __init__(self, root: Path, fingerprint: str) -> None:
         self.dir = folder(root)
         key = hashlib.blake2b(
-            f"{FORMAT}|{__version__}|{sys.version_info[:2]}|{fingerprint}".encode(), digest_size=16, key=secret()[:64]
+            f"{FORMAT}|{__version__}|{code_fingerprint()}|{sys.version_info[:2]}|{fingerprint}".encode(),
+            digest_size=16,
+            key=secret()[:64],
         ).hexdigest()
         self.path = self.dir / f"{key}.pickle"
         self.entries: dict[str, tuple[str, tuple[tuple[str, deps.Signature], ...], Any]] = {}
@@ -100,6 +102,28 @@ class Cache:
         except OSError:
             pass  # a read-only tree: the run's results stand, the next run recomputes them
         self.dirty = False
+
+
+@functools.lru_cache(maxsize=1)
+def code_fingerprint() -> str:
+    """The size and modification time of every file of the installed asynclint package: a
+    checkout or an editable install that changes the code (same version number) does not get
+    results computed by other code."""
+    return fingerprint_of(Path(__file__).resolve().parent)
+
+
+def fingerprint_of(package: Path) -> str:
+    parts: list[str] = []
+    for folder_path, dirs, files in os.walk(package):
+        dirs[:] = sorted(d for d in dirs if d != "__pycache__")
+        for name in sorted(files):
+            if name.endswith((".py", ".json")):
+                try:
+                    st = os.stat(os.path.join(folder_path, name))
+                except OSError:
+                    continue
+                parts.append(f"{folder_path}/{name}:{st.st_size}:{st.st_mtime_ns}")
+    return content_hash("\n".join(parts).encode())
 
 
 def _key(path: str) -> str:

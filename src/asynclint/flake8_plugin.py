@@ -90,7 +90,7 @@ def _findings(
 
         key = cache.content_hash(
             cache.secret()
-            + repr((filename, config, tuple(r.code for r in rules), __version__, sys.version_info[:2])).encode()
+            + repr((filename, config, tuple(r.code for r in rules), __version__, cache.code_fingerprint(), sys.version_info[:2])).encode()
             + source
         )
         entry_path = cache.folder(config.root) / "flake8" / f"{key}.pickle"

@@ -125,10 +125,37 @@ def _kind(cls: type) -> int:
             kind = 0
         elif cls.on_visit is _ON_VISIT and cls.on_leave is _ON_LEAVE:
             kind = 1
+        elif cls is _BatchedCSTVisitor:
+            kind = 3
         else:
             kind = 2
         _KIND[cls] = kind
     return kind
+
+
+class _Batch:
+    """A batched visitor's methods per node class, and whether anything below the module runs."""
+
+    __slots__ = ("by_class", "visitor_methods", "inert")
+
+    def __init__(self, visitor: Any) -> None:
+        self.visitor_methods = visitor.visitor_methods
+        self.by_class: dict[type, tuple[list[Any], list[Any]]] = {}
+        # libcst's metadata pass: providers that only have ``visit_Module`` (scopes, expression
+        # contexts) are batched into a walk of the whole tree that calls nothing below the root
+        self.inert = (
+            visitor.before_visit is None
+            and visitor.after_leave is None
+            and all(name.split("_", 2)[1:] == ["Module"] for name in self.visitor_methods)
+        )
+
+    def methods(self, node_cls: type) -> tuple[list[Any], list[Any]]:
+        found = self.by_class.get(node_cls)
+        if found is None:
+            name = node_cls.__name__
+            found = (self.visitor_methods.get(f"visit_{name}", []), self.visitor_methods.get(f"leave_{name}", []))
+            self.by_class[node_cls] = found
+        return found
 
 
 def _visit(self: cst.CSTNode, visitor: Any) -> Any:
@@ -146,6 +173,23 @@ def _visit(self: cst.CSTNode, visitor: Any) -> Any:
             _children(self, visitor)
         if leave_name is not None:
             getattr(visitor, leave_name)(self)
+        return self
+    if kind == 3:
+        batch = visitor.__dict__.get("_asynclint_batch")
+        if batch is None:
+            batch = visitor.__dict__["_asynclint_batch"] = _Batch(visitor)
+        visits, leaves = batch.methods(self.__class__)
+        before, after = visitor.before_visit, visitor.after_leave
+        if before is not None:
+            before(self)
+        for method in visits:
+            method(self)
+        if not batch.inert:
+            _children(self, visitor)
+        for method in leaves:
+            method(self)
+        if after is not None:
+            after(self)
         return self
     if visitor.on_visit(self):
         _children(self, visitor)
