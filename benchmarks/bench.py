@@ -11,8 +11,9 @@ peak memory of each, and the ratios to ruff's cold run. The tools (``--tools``):
 - ``asynclint-warm``: with the result cache, nothing changed since the run that filled it;
 - ``asynclint-touch``: with the cache, after one file of a copy of the tree changed;
 - ``ruff``: ``ruff check`` with the async rules, no cache; ``ruff-warm``: with its cache;
-- ``flake8`` / ``flake8+asynclint``: flake8 with E, W, F selected, then with ASL too (the
-  plugin's cost; with ASL not selected the plugin does nothing);
+- ``flake8`` / ``flake8+asynclint``: flake8 with E, W, F selected, then with ASL too and the
+  plugin's cache off (the plugin's cost; with ASL not selected the plugin does nothing);
+  ``flake8+asynclint-warm``: the same with the plugin's per-file cache filled;
 - ``flake8-async``: its own runner;
 - ``one-file`` / ``one-file-ruff``: one generated 1,000-line module (the editor and pre-commit case).
 
@@ -57,7 +58,8 @@ def commands(tree: Path, scratch: Path) -> dict[str, list[str]]:
         "ruff": [*ruff_args, "--no-cache", str(tree)],
         "ruff-warm": [*ruff_args, "--cache-dir", str(scratch / "ruff-cache"), str(tree)],
         "flake8": [sys.executable, "-m", "flake8", "--select", "E,W,F", "--exit-zero", str(tree)],
-        "flake8+asynclint": [sys.executable, "-m", "flake8", "--select", "E,W,F,ASL", "--exit-zero", str(tree)],
+        "flake8+asynclint": [sys.executable, "-m", "flake8", "--select", "E,W,F,ASL", "--asynclint-no-cache", "--exit-zero", str(tree)],
+        "flake8+asynclint-warm": [sys.executable, "-m", "flake8", "--select", "E,W,F,ASL", "--exit-zero", str(tree)],
         # flake8-async's own runner (the flake8 host would also load every other installed plugin)
         "flake8-async": [flake8_async, *python_files(tree)],
         "one-file": [*asynclint, "--no-cache", str(one_file)],
@@ -128,7 +130,7 @@ def main(argv: list[str] | None = None) -> int:
         if "asynclint-touch" in tools:
             shutil.copytree(tree, scratch / "tree", ignore=shutil.ignore_patterns(*SKIP_DIRS))
         # fill the caches the warm runs read
-        for tool in ("asynclint-warm", "asynclint-touch", "ruff-warm"):
+        for tool in ("asynclint-warm", "asynclint-touch", "ruff-warm", "flake8+asynclint-warm"):
             if tool in tools:
                 subprocess.run(all_cmds[tool], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
         touched = next((p for p in sorted((scratch / "tree").rglob("*.py"))), None) if "asynclint-touch" in tools else None

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from asynclint import parallel, registry
+from asynclint import engine, parallel, registry
 from asynclint.config import Config
 
 CLI = [sys.executable, "-m", "asynclint"]
@@ -41,7 +41,7 @@ def test_an_unchanged_file_is_answered_from_the_cache(tmp_path: Path, monkeypatc
     def refuse(*args: object, **kwargs: object) -> None:
         raise AssertionError("linted again although nothing changed")
 
-    monkeypatch.setattr(parallel, "lint_bytes", refuse)
+    monkeypatch.setattr(engine, "lint_bytes", refuse)
     assert _findings(tmp_path, [app], _options(tmp_path)) == first
 
 
@@ -158,3 +158,22 @@ def test_code_fingerprint_changes_with_the_code(tmp_path: Path) -> None:
     assert fingerprint_of(tmp_path) == before
     (tmp_path / "rules" / "a.py").write_text("x = 22\n")
     assert fingerprint_of(tmp_path) != before
+
+
+def test_a_run_the_cache_answers_never_imports_libcst(tmp_path: Path) -> None:
+    """The warm path: selection from the static rule table, outcomes unpickled from libcst-free
+    classes; libcst (the parser) is imported only when some file must be linted."""
+    (tmp_path / "app.py").write_text(BLOCKING)
+    env = {**os.environ, "ASYNCLINT_CACHE_DIR": str(tmp_path / "cache")}
+    probe = (
+        "import sys\n"
+        "from asynclint.cli import main\n"
+        "try:\n"
+        "    main(['app.py'])\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "print('libcst' in sys.modules, file=sys.stderr)\n"
+    )
+    runs = [subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, env=env, capture_output=True, text=True) for _ in range(2)]
+    assert [r.stderr.strip() for r in runs] == ["True", "False"]
+    assert runs[0].stdout == runs[1].stdout and "ASL200" in runs[1].stdout

@@ -271,7 +271,7 @@ def test_the_plugin_does_no_work_when_flake8_reports_no_asl_code(tmp_path: Path)
         "import asynclint.flake8_plugin as plugin\n"
         "def refuse(*a, **k):\n"
         "    raise SystemExit('asynclint linted a file although no ASL code is selected')\n"
-        "plugin.lint_bytes = refuse\n"
+        "plugin.prepare = refuse\n"
         "from flake8.main.cli import main\n"
         "main(sys.argv[1:])\n"
     )
@@ -295,7 +295,7 @@ def test_the_plugin_caches_findings_per_file_content(tmp_path: Path) -> None:
         probe = (
             "import sys\n"
             "import asynclint.flake8_plugin as plugin\n"
-            + ("plugin.lint_bytes = lambda *a, **k: (_ for _ in ()).throw(SystemExit('linted again'))\n" if refuse else "")
+            + ("plugin.prepare = lambda *a, **k: (_ for _ in ()).throw(SystemExit('linted again'))\n" if refuse else "")
             + "from flake8.main.cli import main\n"
             "main(sys.argv[1:])\n"
         )
@@ -318,3 +318,25 @@ def test_the_plugin_caches_findings_per_file_content(tmp_path: Path) -> None:
     before = set((tmp_path / "cache" / "flake8").glob("*.pickle"))
     assert flake8("--select", "ASL", "--asynclint-no-cache").stdout.startswith("app.py:5:5: ASL200")
     assert set((tmp_path / "cache" / "flake8").glob("*.pickle")) == before
+
+
+def test_files_the_gate_turns_away_cost_no_libcst(tmp_path: Path) -> None:
+    """The plugin hands flake8's own tree to the gate: a file with nothing any rule could report
+    is done without libcst (not even imported); a file with a finding is parsed as before."""
+    (tmp_path / "clean.py").write_text("import asyncio\n\n\nasync def main():\n    await asyncio.sleep(1)\n")
+    (tmp_path / "app.py").write_text("import time\n\n\nasync def handler():\n    time.sleep(1)\n")
+    probe = (
+        "import sys\n"
+        "from flake8.main.cli import main\n"
+        "try:\n"
+        "    main(sys.argv[1:])\n"
+        "finally:\n"
+        "    print('libcst' in sys.modules, file=sys.stderr)\n"
+    )
+    env = {**os.environ, "ASYNCLINT_CACHE_DIR": str(tmp_path / "cache")}
+    clean = subprocess.run([sys.executable, "-c", probe, "-j", "1", "--select", "ASL", "clean.py"], cwd=tmp_path,
+                           env=env, capture_output=True, text=True, timeout=300)
+    assert (clean.stdout, clean.stderr.strip()) == ("", "False")
+    both = subprocess.run([sys.executable, "-c", probe, "-j", "1", "--select", "ASL", "clean.py", "app.py"], cwd=tmp_path,
+                          env=env, capture_output=True, text=True, timeout=300)
+    assert both.stdout.startswith("app.py:5:5: ASL200") and both.stderr.strip() == "True"

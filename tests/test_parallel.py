@@ -144,8 +144,9 @@ def test_an_internal_error_in_a_worker_is_one_line(tree: Path, monkeypatch: pyte
     monkeypatch.setattr(BlockingSleep, "visit_Call", visit_Call)
     serial = run_in_process("--jobs", "1", "--select", "ASL200", ".")
     assert serial[0] == 2
+    # clean_async.py is not among them: it has no call ASL200 could report, so the ast gate keeps
+    # it from libcst and the rule never runs there
     assert serial[2].splitlines() == [
-        "asynclint: clean_async.py: internal error: RuntimeError: boom",
         "asynclint: pkg/ASL200_aliases.py: internal error: RuntimeError: boom",
         "asynclint: pkg/ASL210_run_in_executor.py: internal error: RuntimeError: boom",
         "asynclint: pkg/ASL240.py: internal error: RuntimeError: boom",

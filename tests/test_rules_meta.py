@@ -120,3 +120,21 @@ def test_docs_check_command_detects_staleness(tmp_path) -> None:
     stale.write_text(render_all().replace("blocking-sleep", "blocking-slumber"), encoding="utf-8")
     out = check(stale)
     assert out.returncode == 1 and "is stale" in out.stderr
+
+
+def test_rule_table_matches_the_classes() -> None:
+    """The static table lets selection and cached runs go without importing the rule classes."""
+    assert registry.RULE_TABLE == tuple((r.code, r.slug, r.default) for r in registry.all_rules())
+
+
+def test_specs_match_the_classes() -> None:
+    """The prefilter and gate run from asynclint.specs (no libcst): the same values as the classes."""
+    from asynclint.specs import SPECS
+
+    assert list(SPECS) == [r.code for r in registry.all_rules()]
+    configs = [Config(), Config(thread_entrypoints=["myapp.jobs.run_later"])]
+    for rule in registry.all_rules():
+        spec = SPECS[rule.code]
+        assert (spec.requires, spec.gate) == (rule.requires, rule.gate), rule.code
+        for config in configs:
+            assert spec.markers_for_config(config) == rule.markers_for_config(config), rule.code

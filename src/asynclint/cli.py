@@ -8,9 +8,9 @@ from pathlib import Path
 from typing import NoReturn, Sequence, TextIO
 
 from asynclint import __version__, parallel, registry
-from asynclint.api import discover_files
 from asynclint.config import Config, ConfigError, find_config_file, load_file
-from asynclint.engine import Result
+from asynclint.files import discover_files
+from asynclint.model import Result
 from asynclint.output import FORMATS, Report, printable, render
 
 EXIT_CLEAN, EXIT_FOUND, EXIT_ERROR = 0, 1, 2
@@ -161,7 +161,7 @@ def run(argv: Sequence[str], out: TextIO, err: TextIO) -> int:
     changed_files = 0
     options = parallel.Options(
         config=config,
-        codes=tuple(rule.code for rule in registry.enabled_rules(config)),
+        codes=tuple(registry.enabled_codes(config)),
         mode="diff" if args.diff else "fix" if args.fix else "lint",
         unsafe=args.unsafe_fixes,
         edits=args.output_format in ("json", "sarif"),

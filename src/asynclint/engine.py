@@ -3,60 +3,52 @@ from __future__ import annotations
 
 import ast
 import bisect
-import codecs
 import contextlib
 import functools
 import io
-import os
 import sys
 import tokenize
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable, Iterator, Sequence, Union
 
 import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
 
-from asynclint import gate, registry, traversal
+from asynclint import registry, traversal
 from asynclint.config import Config
-from asynclint.noqa import NoqaIndex, is_skipped_file
+from asynclint.model import Result
+from asynclint.noqa import NoqaIndex
+from asynclint.prepare import (
+    MAX_CHAIN_TOKENS,
+    MAX_DEPTH,
+    _native_finding,
+    _native_parse,
+    _syntax_error_enabled,
+    _TooDeep,
+    could_match,
+    decode_error_finding,
+    longest_chain,
+    matching_rules,
+    prepare,
+    rules_to_run,
+    undecodable,
+)
 from asynclint.rule import Finding, Rule
 from asynclint.semantics import Context
 
+__all__ = [
+    "MAX_CHAIN_TOKENS", "MAX_DEPTH", "Result", "could_match", "finish", "lint_bytes", "longest_chain",
+    "matching_rules", "parse_source", "rules_to_run", "undecodable",
+]
+
 #: frames allowed while walking one tree (restored afterwards)
 RECURSION_LIMIT = 20000
-#: the deepest syntax tree (``ast`` nodes) parsed. libcst's parser needs memory quadratic in the
-#: depth (12,000 unary minus signs: 7.9 GB) and overflows the C stack (a crash, no message) long
-#: before CPython's own limits; at 1,000 levels the worst shapes take about 0.5 s and 250 MB
-MAX_DEPTH = 1000
-#: for a file CPython rejects (no tree to measure): the most operators and opening brackets one
-#: logical line may hold before libcst is not even tried (each can add one level of nesting)
-MAX_CHAIN_TOKENS = 3 * MAX_DEPTH
 #: libcst's parser refuses more than 3,000 implicitly concatenated string literals; longer runs are
 #: parsed in pieces of this many
 STRING_CHUNK = 1000
 #: the longest run of implicitly concatenated literals checked (libcst nests them one per level)
 MAX_STRING_RUN = 5000
-#: the ``ast`` gate (:mod:`asynclint.gate`) decides which rules libcst runs; ``ASYNCLINT_GATE=off``
-#: turns it off (to check that it changes no finding: ``benchmarks/realworld.py gatecheck``)
-USE_GATE = os.environ.get("ASYNCLINT_GATE", "on").lower() not in ("off", "0", "no", "false")
 
-
-@dataclass
-class Result:
-    """What linting one file produced. ``module`` is the parsed tree the findings' fixes refer to."""
-
-    path: str
-    findings: list[Finding] = field(default_factory=list)
-    #: an internal error (a bug in asynclint), reported without a traceback
-    error: str | None = None
-    module: cst.Module | None = None
-    source: bytes = b""
-    parsed: bool = False
-    #: the ``ast`` gate admitted no rule: CPython parsed the file, libcst never saw it
-    gated: bool = False
-    #: self-deadlocks in the file (a lock taken again under a caller that holds it), counted by
-    #: the fix engine when it needs to know (None: not counted)
-    reentries: int | None = None
 
 
 def syntax_error_finding(path: str, exc: Exception, source: bytes = b"") -> Finding:
@@ -77,39 +69,11 @@ def syntax_error_finding(path: str, exc: Exception, source: bytes = b"") -> Find
         line, col = exc.editor_line, exc.editor_column
         message = exc.message.strip().splitlines()[0] if exc.message.strip() else "invalid syntax"
         message = f"SyntaxError: {message}"
-    elif isinstance(exc, UnicodeDecodeError):
-        message = f"cannot decode file as {exc.encoding}: {exc.reason} at byte {exc.start}"
-    elif isinstance(exc, (LookupError, SyntaxError)):
-        message = f"cannot decode file: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
+    elif isinstance(exc, (UnicodeDecodeError, LookupError, SyntaxError)):
+        return decode_error_finding(path, exc)
     else:
         message = f"cannot parse file: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
     return Finding(path, line, col, line, col, registry.SYNTAX_ERROR_CODE, "syntax-error", message)
-
-
-def matching_rules(source: bytes, rules: Sequence[type[Rule]], config: Config) -> list[type[Rule]]:
-    """The rules whose byte markers occur in ``source``: only they are run (none: no parse)."""
-    return [rule for rule in rules if rule.could_match(source, config)]
-
-
-def rules_to_run(source: bytes, path: str, config: Config, rules: Sequence[type[Rule]]) -> list[type[Rule]]:
-    """The rules that must run on this file, decided before parsing (none: the file is not parsed):
-    ``skip-file``, ``per-file-ignores`` and the rules' byte markers."""
-    if is_skipped_file(source):
-        return []
-    ignored = registry.per_file_ignored(path, config)
-    if ignored:
-        rules = [r for r in rules if not any(r.code.startswith(c.upper()) for c in ignored)]
-    return matching_rules(source, rules, config)
-
-
-def could_match(source: bytes, rules: Sequence[type[Rule]], config: Config | None = None) -> bool:
-    return bool(matching_rules(source, rules, config or Config()))
-
-
-def _syntax_error_enabled(path: str, config: Config) -> bool:
-    return registry.is_enabled(registry.SYNTAX_ERROR_CODE, config) and not any(
-        registry.SYNTAX_ERROR_CODE.startswith(c.upper()) for c in registry.per_file_ignored(path, config)
-    )
 
 
 def lint_bytes(
@@ -128,38 +92,26 @@ def lint_bytes(
     one (flake8 parsed the file already); it is not parsed again."""
     if rules is None:
         rules = registry.enabled_rules(config)
-    result = Result(path=path, source=source)
-    rules = rules_to_run(source, path, config, rules)
-    if not rules:
-        # not parsed, but a file Python cannot even decode must not pass as clean
-        if not is_skipped_file(source) and _syntax_error_enabled(path, config):
-            problem = undecodable(path, source)
-            if problem is not None:
-                result.findings.append(problem)
-        return result
-    native = _native_parse(source, path) if tree is None else (_too_deep(tree) or tree)
-    if isinstance(native, _TooDeep):
-        result.error = native.message
-        return result
-    if isinstance(native, SyntaxError) and (
-        # wrong in every Python version, and libcst's parser would need gigabytes for it
-        native.msg == "too many nested parentheses"
-        # CPython stopped before the deep part: libcst must not see it
-        or longest_chain(source) > MAX_CHAIN_TOKENS
-    ):
-        if _syntax_error_enabled(path, config):
-            result.findings.append(_native_finding(path, native))
-        return result
-    if USE_GATE and isinstance(native, ast.Module):
-        rules = gate.admitted(rules, native, config)
-        if not rules:
-            result.gated = True
-            return result
+    result, admitted, native = prepare(source, path, config, rules, tree)
+    if admitted is not None:
+        finish(result, source, native, path, config, admitted, noqa)
+    return result
+
+
+def finish(
+    result: Result,
+    source: bytes,
+    native: ast.Module | SyntaxError | None,
+    path: str,
+    config: Config,
+    rules: Sequence[type[Rule]],
+    noqa: bool = True,
+) -> None:
+    """libcst's part of :func:`lint_bytes`, for a file :func:`asynclint.prepare.prepare` admitted."""
     # libcst walks trees recursively: long implicit string concatenations and deep expressions
     # (pydoc_data/topics.py in the standard library) need more than Python's default 1000 frames
     with deep_recursion():
         _parse_and_traverse(result, source, native, path, config, rules, noqa)
-    return result
 
 
 @contextlib.contextmanager
@@ -223,11 +175,6 @@ def _parse_and_traverse(
 # --- bad input: undecodable, nested too deeply, valid Python libcst cannot parse -----------------
 
 
-def _native_finding(path: str, exc: SyntaxError) -> Finding:
-    line, col = exc.lineno or 1, max(exc.offset or 1, 1)
-    return Finding(path, line, col, line, col, registry.SYNTAX_ERROR_CODE, "syntax-error", f"SyntaxError: {exc.msg}")
-
-
 def _compile_error(source: bytes, path: str) -> SyntaxError | None:
     """CPython's complete compile (the symbol table included): the error it finds, if any."""
     try:
@@ -237,92 +184,6 @@ def _compile_error(source: bytes, path: str) -> SyntaxError | None:
     except Exception:  # ValueError (null bytes), MemoryError, RecursionError: not a syntax error
         return None
     return None
-
-
-def undecodable(path: str, source: bytes) -> Finding | None:
-    """ASL001 for bytes Python cannot read as source (a wrong encoding, UTF-16, a binary file);
-    None for a file that decodes. Cheap: the prefilter skips most files without parsing them."""
-    if source.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        name = "UTF-32" if source.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)) else "UTF-16"
-        message = f"cannot decode file: {name} (byte order mark) is not a Python source encoding; save it as UTF-8"
-        return Finding(path, 1, 1, 1, 1, registry.SYNTAX_ERROR_CODE, "syntax-error", message)
-    try:
-        encoding, _ = tokenize.detect_encoding(io.BytesIO(source).readline)
-        source.decode(encoding)
-    except SyntaxError as exc:  # the first two lines are not UTF-8 and no cookie says otherwise
-        try:
-            source.decode("utf-8")
-        except UnicodeDecodeError as decode_error:  # where, and why
-            return syntax_error_finding(path, decode_error, source)
-        return syntax_error_finding(path, exc, source)
-    except (LookupError, UnicodeDecodeError) as exc:
-        return syntax_error_finding(path, exc, source)
-    null = source.find(b"\0")
-    if null >= 0:
-        line = source.count(b"\n", 0, null) + 1
-        col = null - (source.rfind(b"\n", 0, null) + 1) + 1
-        return Finding(
-            path, line, col, line, col, registry.SYNTAX_ERROR_CODE, "syntax-error",
-            "SyntaxError: source code cannot contain null bytes",
-        )
-    return None
-
-
-@dataclass
-class _TooDeep:
-    message: str
-
-
-def _native_parse(source: bytes, path: str) -> ast.Module | SyntaxError | _TooDeep | None:
-    """CPython's own parse of the file: its tree (no deeper than MAX_DEPTH), its syntax error,
-    _TooDeep when the file is nested too deeply to check, None when it fails otherwise (null bytes)."""
-    try:
-        tree = compile(source, path, "exec", flags=ast.PyCF_ONLY_AST, dont_inherit=True)
-    except SyntaxError as exc:
-        return exc
-    except (RecursionError, MemoryError):  # CPython's parser gives up: libcst would crash
-        return _TooDeep(f"nested too deeply to check (more than {MAX_DEPTH} levels)")
-    except Exception:
-        return None
-    assert isinstance(tree, ast.Module)
-    return _too_deep(tree) or tree
-
-
-def _too_deep(tree: ast.Module) -> _TooDeep | None:
-    """_TooDeep when ``tree`` nests deeper than MAX_DEPTH, else None."""
-    # iteratively: the point is not to recurse
-    stack: list[tuple[ast.AST, int]] = [(tree, 1)]
-    while stack:
-        node, depth = stack.pop()
-        if depth > MAX_DEPTH:
-            line = getattr(node, "lineno", None)
-            where = f" at line {line}" if line else ""
-            return _TooDeep(f"nested too deeply to check (more than {MAX_DEPTH} levels{where})")
-        stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
-    return None
-
-
-#: operators that never nest: a long flat literal (a table of data) is full of them
-_FLAT_OPS = frozenset({",", ";", ":", "=", ")", "]", "}", "->", "."})
-_NESTING_WORDS = frozenset({"not", "lambda", "if", "else", "await", "and", "or", "yield", "in", "is"})
-
-
-def longest_chain(source: bytes) -> int:
-    """An upper bound on how deeply one logical line nests: its operators, opening brackets and
-    nesting keywords. Only used for files CPython rejects (there is no tree to measure)."""
-    best = count = 0
-    try:
-        for tok in tokenize.tokenize(io.BytesIO(source).readline):
-            if tok.type == tokenize.NEWLINE:
-                count = 0
-            elif (tok.type == tokenize.OP and tok.string not in _FLAT_OPS) or (
-                tok.type == tokenize.NAME and tok.string in _NESTING_WORDS
-            ):
-                count += 1
-                best = max(best, count)
-    except Exception:  # tokenize stops at the first error; libcst's tokenizer fails there too
-        pass
-    return best
 
 
 class _LibcstLimit(Exception):

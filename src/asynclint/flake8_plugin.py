@@ -16,8 +16,8 @@ from typing import Any, ClassVar, Iterator, Sequence
 
 from asynclint import __version__, deps, registry
 from asynclint.config import FIX_STYLES, Config, ConfigError, config_from_mapping
-from asynclint.engine import lint_bytes
-from asynclint.rule import Rule
+from asynclint.prepare import prepare
+from asynclint.specs import SPECS, Spec
 
 #: flake8 option name -> asynclint Config key (the ``[tool.asynclint]`` spelling). flake8 has its own
 #: select/ignore/per-file-ignores/exclude, so those keys have no plugin option.
@@ -77,7 +77,7 @@ def config_from_options(options: Any) -> Config:
 
 
 def _findings(
-    source: bytes, filename: str, config: Config, rules: Sequence[type[Rule]], use_cache: bool, tree: object = None
+    source: bytes, filename: str, config: Config, rules: Sequence[Spec], use_cache: bool, tree: object = None
 ) -> list[tuple[int, int, str]]:
     """(line, 0-based column, "CODE message") of the file's findings, unsuppressed (flake8 applies
     ``# noqa``). Cached per file content: one small entry file per content, configuration and
@@ -105,7 +105,13 @@ def _findings(
     try:
         # flake8's own tree of the file spares the engine CPython's parse before the gate
         native = tree if isinstance(tree, ast.Module) else None
-        result = lint_bytes(source, filename, config, rules, noqa=False, tree=native)
+        result, admitted, parsed = prepare(source, filename, config, rules, native)
+        if admitted is not None:
+            # libcst and the rule classes: only for files the prefilter and the gate admit
+            from asynclint.engine import finish
+
+            by_code = registry.rules_by_code()
+            finish(result, source, parsed, filename, config, [by_code[spec.code] for spec in admitted], noqa=False)
     finally:
         dependencies = deps.collect()
     if result.error is not None:
@@ -174,7 +180,7 @@ class AsyncLintChecker:
     version: ClassVar[str] = __version__
     config: ClassVar[Config] = Config()
     #: the rules to run: the default ones, and off-by-default ones that flake8's select names in full
-    rules: ClassVar[tuple[type[Rule], ...]] = ()
+    rules: ClassVar[tuple[Spec, ...]] = ()
     #: no asynclint code can be reported under flake8's select/ignore options
     disabled: ClassVar[bool] = False
     #: read and write the result cache (off with --asynclint-no-cache)
@@ -215,7 +221,7 @@ class AsyncLintChecker:
         # rule runs when its full code is selected (flake8 itself would let a prefix enable it)
         named = {c.strip().upper() for c in [*(getattr(options, "select", None) or []),
                                              *(getattr(options, "extend_select", None) or [])]}
-        cls.rules = tuple(r for r in registry.all_rules() if r.default or r.code in named)
+        cls.rules = tuple(SPECS[code] for code, _, default in registry.RULE_TABLE if default or code in named)
         # flake8 runs every installed plugin whatever --select says and drops what is not selected
         # afterwards: when no asynclint code can be reported (``--select E,W,F``, ``--ignore ASL``),
         # do no work at all instead of parsing every file with libcst for nothing
@@ -234,6 +240,6 @@ class AsyncLintChecker:
         # E999 itself), so ASL001 appears here only where libcst fails on code Python accepts.
         if self.disabled:
             return
-        rules = self.rules or tuple(r for r in registry.all_rules() if r.default)
+        rules = self.rules or tuple(SPECS[code] for code, _, default in registry.RULE_TABLE if default)
         for line, col, text in _findings(_source_bytes(self.lines), self.filename, self.config, rules, self.use_cache, self.tree):
             yield line, col, text, type(self)

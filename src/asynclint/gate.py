@@ -31,11 +31,13 @@ from __future__ import annotations
 import ast
 import functools
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING, Any, Sequence, TypeVar
 
 if TYPE_CHECKING:
     from asynclint.config import Config
-    from asynclint.rule import Rule
+
+#: a rule class or its spec (asynclint.specs.Spec)
+R = TypeVar("R")
 
 #: the gates rules name (``Rule.gate``); a rule without one is admitted by its byte markers alone
 GATES = ("no-await", "coroutine-calls", "loop-run", "unawaited", "threads-write", "threads-handle", "threads-state")
@@ -55,12 +57,49 @@ _ENTRY_CALLS = frozenset(
 _FRAMEWORK_ROOTS = frozenset({"azure", "django", "rest_framework"})
 
 
+_Tables = tuple[dict[str, frozenset[str]], dict[str, frozenset[str]], frozenset[str], dict[str, frozenset[str]], frozenset[str]]
+#: the tables below, generated from the rules' own tables (which import libcst) by
+#: ``python -m asynclint.gate``; a test fails when the file is stale
+TABLES_FILE = "gate_tables.json"
+
+
 @functools.lru_cache(maxsize=None)
-def _tables() -> tuple[dict[str, frozenset[str]], dict[str, frozenset[str]], frozenset[str], dict[str, frozenset[str]], frozenset[str]]:
+def _tables() -> _Tables:
+    """The gate's tables, read from ``data/gate_tables.json`` (see :func:`compute_tables`)."""
+    import json
+    from importlib import resources
+
+    data = json.loads(resources.files("asynclint").joinpath("data").joinpath(TABLES_FILE).read_text(encoding="utf-8"))
+    return (
+        {k: frozenset(v) for k, v in data["calls"].items()},
+        {k: frozenset(v) for k, v in data["methods"].items()},
+        frozenset(data["wildcard"]),
+        {k: frozenset(v) for k, v in data["coroutines"].items()},
+        frozenset(data["entries"]),
+    )
+
+
+def tables_json() -> str:
+    """``data/gate_tables.json`` as :func:`compute_tables` computes it now."""
+    import json
+
+    calls, methods, wildcard, coroutines, entries = compute_tables()
+    data = {
+        "generated_by": "python -m asynclint.gate",
+        "calls": {k: sorted(v) for k, v in sorted(calls.items())},
+        "methods": {k: sorted(v) for k, v in sorted(methods.items())},
+        "wildcard": sorted(wildcard),
+        "coroutines": {k: sorted(v) for k, v in sorted(coroutines.items())},
+        "entries": sorted(entries),
+    }
+    return json.dumps(data, indent=1, sort_keys=False) + "\n"
+
+
+def compute_tables() -> _Tables:
     """From the blocking and entry-point tables: root -> last names of its blocking functions;
     root -> blocking method names of objects its constructors build; the roots with SDK clients
-    whose every public method blocks; the last names of library coroutines; of entry-point calls
-    and threaded handler bases."""
+    whose every public method blocks; root -> last names of its library coroutines; the last names
+    of entry-point calls, threaded handler bases and (``@name``) registration decorators."""
     from asynclint.semantics import LIBRARY_COROUTINES
     from asynclint.semantics.blocking import CALLS, METHODS
     from asynclint.semantics.frameworks import (
@@ -358,7 +397,7 @@ def _writes_module_state(facts: Facts) -> bool:
     return "self" in facts.state_roots and bool(facts.module_calls & facts.class_names)
 
 
-def admits(rule: type[Rule], facts: Facts, config: Config) -> bool:
+def admits(rule: Any, facts: Facts, config: Config) -> bool:
     """False when ``rule`` cannot report anything in the file ``facts`` describes."""
     gate = rule.gate
     if gate is None:
@@ -382,11 +421,21 @@ def admits(rule: type[Rule], facts: Facts, config: Config) -> bool:
     raise ValueError(f"unknown gate {gate!r}")
 
 
-def admitted(rules: Sequence[type[Rule]], tree: ast.Module, config: Config) -> list[type[Rule]]:
-    """The rules of ``rules`` the gate keeps for the file whose tree is ``tree``."""
-    if all(rule.gate is None for rule in rules):
+def admitted(rules: Sequence[R], tree: ast.Module, config: Config) -> list[R]:
+    """The rules of ``rules`` (classes or asynclint.specs.Spec) the gate keeps for the file whose
+    tree is ``tree``."""
+    if all(rule.gate is None for rule in rules):  # type: ignore[attr-defined]
         return list(rules)
     facts = facts_of(tree)
     if facts.invalid:
         return list(rules)
     return [rule for rule in rules if admits(rule, facts, config)]
+
+
+if __name__ == "__main__":
+    from importlib import resources as _resources
+
+    target = _resources.files("asynclint").joinpath("data").joinpath(TABLES_FILE)
+    with open(str(target), "w", encoding="utf-8") as _fh:
+        _fh.write(tables_json())
+    print(f"wrote {target}")

@@ -11,9 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Callable
 
-from asynclint.engine import Result
-from asynclint.fixes import apply_fixes
-from asynclint.rule import Finding, Safety
+from asynclint.model import Finding, Result, Safety, TextEdit
 
 FORMATS = ("text", "concise", "json", "github", "sarif")
 
@@ -121,19 +119,6 @@ def summary_line(report: Report) -> str:
     return " ".join(parts) + unchecked
 
 
-@dataclass(frozen=True)
-class TextEdit:
-    """Replace the text from (line, col) up to, not including, (end_line, end_col) with ``content``.
-    Lines and columns are 1-based; columns count characters (code points); lines end at
-    ``\n``, ``\r\n`` or ``\r`` as Python's own tokenizer sees them."""
-
-    line: int
-    col: int
-    end_line: int
-    end_col: int
-    content: str
-
-
 _LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")
 
 
@@ -159,6 +144,10 @@ def text_edits(result: Result | None, finding: Finding) -> list[TextEdit]:
         return []
     before = result.module.code
     try:
+        from asynclint.fixes import (
+            apply_fixes,  # libcst: only when the edits are not precomputed
+        )
+
         after = apply_fixes(result.module, [finding.fix]).code
     except Exception:  # a broken fix is reported by --fix; here it simply has no edits
         return []

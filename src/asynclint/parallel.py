@@ -10,15 +10,21 @@ import signal
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Iterator, Literal, Sequence
+from typing import TYPE_CHECKING, Iterable, Iterator, Literal, Sequence
 
 from asynclint import deps, registry
-from asynclint.api import FileError, read_file
 from asynclint.config import Config
-from asynclint.engine import Result, lint_bytes, rules_to_run
-from asynclint.fixes import fix_bytes, unified_diff, write_atomic
-from asynclint.output import TextEdit, text_edits
-from asynclint.rule import Finding, Fix, Rule
+from asynclint.files import FileError, read_file
+from asynclint.model import FileOutcome, Finding, Fix, PrecomputedFix, Result
+from asynclint.output import text_edits
+from asynclint.prepare import prepare, rules_to_run, specs_of
+from asynclint.specs import Spec
+
+if TYPE_CHECKING:
+    from asynclint.rule import Rule
+
+# the engine, the fixer and the rules (libcst) are imported where a file is linted: a run the
+# result cache answers entirely never imports them
 
 Mode = Literal["lint", "fix", "diff"]
 
@@ -49,37 +55,6 @@ class Options:
     cache: bool = False
 
 
-@dataclass
-class FileOutcome:
-    """What the run loop needs to know about one file, in a form that can cross process boundaries
-    when ``result`` was made portable (see ``portable_result``)."""
-
-    path: str
-    result: Result | None = None
-    #: the file could not be read (the message of a FileError)
-    read_error: str | None = None
-    #: --fix/--diff: the fixed text differs from the file's
-    changed: bool = False
-    #: fixes applied (counted only once the file was written)
-    fixed: int = 0
-    #: --fix/--diff: one line starting with the path
-    fix_error: str | None = None
-    #: --diff: the unified diff of the file
-    diff: str | None = None
-    #: --fix: writing the fixed file failed; one line starting with the path
-    write_error: str | None = None
-    #: the other files the findings depend on, with their stat signatures (asynclint.deps)
-    deps: tuple = ()
-
-
-@dataclass
-class PrecomputedFix(Fix):
-    """A fix whose nodes stayed in the worker process that parsed the file: what output needs of it
-    (safety, title and, for json/sarif, the text edits ``output.text_edits`` computed there)."""
-
-    edits: tuple[TextEdit, ...] | None = None
-
-
 def portable_result(result: Result, edits: bool) -> Result:
     """``result`` without the parsed tree and libcst nodes (they do not pickle, and are large); each
     fix keeps its title and safety and, when ``edits``, the text edits it makes."""
@@ -105,18 +80,28 @@ def _portable_finding(result: Result, finding: Finding, edits: bool) -> Finding:
     return dataclasses.replace(finding, fix=portable, node=None)
 
 
-def needs_parse(data: bytes, path: str, config: Config, rules: Sequence[type[Rule]]) -> bool:
+def needs_parse(data: bytes, path: str, config: Config, rules: Sequence[Spec]) -> bool:
     """Whether the engine would parse this file. Files that need no parse are done in the parent."""
     return bool(rules_to_run(data, path, config, rules))
 
 
-def process_file(path: Path, data: bytes, options: Options, rules: Sequence[type[Rule]], portable: bool) -> FileOutcome:
-    """Lint or fix one file's bytes (writing it for --fix, rendering the diff for --diff)."""
+def _classes(rules: Sequence[Spec]) -> list[type[Rule]]:
+    by_code = registry.rules_by_code()
+    return [by_code[spec.code] for spec in rules]
+
+
+def process_file(path: Path, data: bytes, options: Options, rules: Sequence[Spec], portable: bool) -> FileOutcome:
+    """Lint or fix one file's bytes (writing it for --fix, rendering the diff for --diff). A lint
+    that the prefilter or the gate finishes never imports libcst or the rule classes."""
     name = str(path)
     if options.mode == "lint":
         deps.start()
         try:
-            result = lint_bytes(data, name, options.config, rules)
+            result, admitted, native = prepare(data, name, options.config, rules)
+            if admitted is not None:
+                from asynclint.engine import finish
+
+                finish(result, data, native, name, options.config, _classes(admitted))
         finally:
             found = deps.collect()
         # always the portable form in a lint run, also in this process: a serial run kept every
@@ -125,11 +110,15 @@ def process_file(path: Path, data: bytes, options: Options, rules: Sequence[type
         if portable or result.module is not None:
             result = portable_result(result, options.edits)
         return FileOutcome(name, result=result, deps=found)
+    from asynclint.engine import lint_bytes
+    from asynclint.fixes import fix_bytes, unified_diff, write_atomic
+
+    classes = _classes(rules)
     try:
-        fixed = fix_bytes(data, name, options.config, unsafe=options.unsafe, rules=rules)
+        fixed = fix_bytes(data, name, options.config, unsafe=options.unsafe, rules=classes)
     except (RecursionError, MemoryError):
         # CPython's compiler gives up on code nested too deeply; the engine says why in one line
-        lint = lint_bytes(data, name, options.config, rules)
+        lint = lint_bytes(data, name, options.config, classes)
         why = lint.error or "nested too deeply to fix"
         return FileOutcome(name, fix_error=f"{name}: {why}", result=Result(path=name))
     outcome = FileOutcome(name, fix_error=fixed.error, changed=fixed.changed)
@@ -152,14 +141,14 @@ def process_file(path: Path, data: bytes, options: Options, rules: Sequence[type
     return outcome
 
 
-def _rules(options: Options) -> list[type[Rule]]:
-    by_code = registry.rules_by_code()
-    return [by_code[code] for code in options.codes]
+def _rules(options: Options) -> list[Spec]:
+    """The enabled rules' specs: the classes (and libcst) are loaded only for files that need them."""
+    return specs_of(options.codes)
 
 
 # --- worker process side -------------------------------------------------------------------------
 
-_worker: tuple[Options, list[type[Rule]]] | None = None
+_worker: tuple[Options, list[Spec]] | None = None
 
 
 def _init_worker(options: Options) -> None:
@@ -177,7 +166,7 @@ def _work(path: str, data: bytes) -> FileOutcome:
     return _guarded(Path(path), data, options, rules, portable=True)
 
 
-def _guarded(path: Path, data: bytes, options: Options, rules: Sequence[type[Rule]], portable: bool) -> FileOutcome:
+def _guarded(path: Path, data: bytes, options: Options, rules: Sequence[Spec], portable: bool) -> FileOutcome:
     """process_file, with an exception (a bug outside the engine, which reports its own errors) made
     one line about this file instead of a traceback that ends the run."""
     try:
@@ -199,10 +188,10 @@ def run_files(paths: Iterable[Path], options: Options, jobs: int) -> Iterator[Fi
     With ``jobs > 1`` the files are read and prefiltered here; the ones that need parsing go to a
     process pool when there are at least two of them. A pool that breaks (a worker killed) leaves
     the files it had not answered for to this process."""
-    rules = _rules(options)
     if options.mode == "lint" and options.cache:
-        yield from _run_cached(list(paths), options, rules, jobs)
+        yield from _run_cached(list(paths), options, jobs)
         return
+    rules = _rules(options)
     if jobs <= 1:
         for path in paths:
             yield _read_and_process(path, options, rules)
@@ -212,9 +201,10 @@ def run_files(paths: Iterable[Path], options: Options, jobs: int) -> Iterator[Fi
     yield from _run_contents(files, contents, options, rules, jobs)
 
 
-def _run_cached(files: list[Path], options: Options, rules: Sequence[type[Rule]], jobs: int) -> Iterator[FileOutcome]:
+def _run_cached(files: list[Path], options: Options, jobs: int) -> Iterator[FileOutcome]:
     """A lint run through the result cache: files whose bytes and dependencies are unchanged take
-    their outcome from it; the others are linted as usual and stored."""
+    their outcome from it; the others are linted as usual and stored. The rule classes (and
+    libcst) are imported only when some file is not answered by the cache."""
     from asynclint.cache import Cache, content_hash
 
     cache = Cache(options.config.root, _fingerprint(options))
@@ -231,6 +221,7 @@ def _run_cached(files: list[Path], options: Options, rules: Sequence[type[Rule]]
                 findings = [dataclasses.replace(f, path=name) for f in hit.result.findings]
                 answered[i] = dataclasses.replace(hit, path=name, result=dataclasses.replace(hit.result, path=name, findings=findings))
     misses = [i for i in range(len(files)) if i not in answered]
+    rules = _rules(options) if misses else []
     linted = _run_contents([files[i] for i in misses], [contents[i] for i in misses], options, rules, jobs)
     try:
         for i in range(len(files)):
@@ -256,7 +247,7 @@ def _fingerprint(options: Options) -> str:
 
 
 def _run_contents(
-    files: list[Path], contents: list[bytes | FileError], options: Options, rules: Sequence[type[Rule]], jobs: int
+    files: list[Path], contents: list[bytes | FileError], options: Options, rules: Sequence[Spec], jobs: int
 ) -> Iterator[FileOutcome]:
     if jobs <= 1:
         for path, data in zip(files, contents):
@@ -279,11 +270,11 @@ def _run_contents(
     yield from _run_pool(files, contents, heavy, options, rules, jobs)
 
 
-def _read_and_process(path: Path, options: Options, rules: Sequence[type[Rule]]) -> FileOutcome:
+def _read_and_process(path: Path, options: Options, rules: Sequence[Spec]) -> FileOutcome:
     return _outcome(path, read_file(path), options, rules)
 
 
-def _outcome(path: Path, data: bytes | FileError, options: Options, rules: Sequence[type[Rule]]) -> FileOutcome:
+def _outcome(path: Path, data: bytes | FileError, options: Options, rules: Sequence[Spec]) -> FileOutcome:
     if isinstance(data, FileError):
         return FileOutcome(data.path, read_error=data.message)
     return _guarded(path, data, options, rules, portable=False)
@@ -304,7 +295,7 @@ def _run_pool(
     contents: list[bytes | FileError],
     heavy: list[int],
     options: Options,
-    rules: Sequence[type[Rule]],
+    rules: Sequence[Spec],
     jobs: int,
 ) -> Iterator[FileOutcome]:
     try:

@@ -6,19 +6,44 @@ import functools
 import importlib
 import pkgutil
 from pathlib import Path, PurePath
-from typing import Iterable
+from typing import TYPE_CHECKING, Iterable
 
 from asynclint.config import Config, ConfigError
-from asynclint.rule import Rule
+
+if TYPE_CHECKING:
+    from asynclint.rule import Rule
 
 #: pseudo-rule for files that cannot be decoded or parsed
 SYNTAX_ERROR_CODE = "ASL001"
+
+#: (code, slug, on by default) of every rule, so that selecting codes and a run the result cache
+#: answers need not import the rule classes (and libcst). tests/test_rules_meta.py checks that it
+#: matches the classes.
+RULE_TABLE: tuple[tuple[str, str, bool], ...] = (
+    ("ASL100", "async-without-await", True),
+    ("ASL101", "unawaited-coroutine", True),
+    ("ASL102", "dangling-task", False),
+    ("ASL103", "nested-event-loop", True),
+    ("ASL104", "async-never-suspends", False),
+    ("ASL200", "blocking-sleep", True),
+    ("ASL210", "blocking-http", True),
+    ("ASL220", "blocking-subprocess", True),
+    ("ASL230", "blocking-file-io", True),
+    ("ASL231", "blocking-fs-call", True),
+    ("ASL240", "blocking-input", True),
+    ("ASL250", "blocking-sync-primitive", True),
+    ("ASL260", "blocking-client", True),
+    ("ASL300", "shared-file-write", True),
+    ("ASL301", "shared-file-handle", True),
+    ("ASL302", "shared-state-race", True),
+)
 
 
 @functools.lru_cache(maxsize=None)
 def all_rules() -> tuple[type[Rule], ...]:
     """Every rule class, sorted by code. Each module of ``asynclint.rules`` holds one rule."""
     import asynclint.rules as package
+    from asynclint.rule import Rule
 
     found: list[type[Rule]] = []
     for info in pkgutil.iter_modules(package.__path__):
@@ -34,7 +59,7 @@ def rules_by_code() -> dict[str, type[Rule]]:
 
 
 def all_codes() -> list[str]:
-    return [SYNTAX_ERROR_CODE, *(r.code for r in all_rules())]
+    return [SYNTAX_ERROR_CODE, *(code for code, _, _ in RULE_TABLE)]
 
 
 def lookup(code_or_slug: str) -> type[Rule] | None:
@@ -61,7 +86,7 @@ def _matches(code: str, prefixes: Iterable[str]) -> int:
 @functools.lru_cache(maxsize=None)
 def off_by_default() -> frozenset[str]:
     """Codes of the rules that are off unless selected by their full code (like ruff's preview rules)."""
-    return frozenset(r.code for r in all_rules() if not r.default)
+    return frozenset(code for code, _, default in RULE_TABLE if not default)
 
 
 def is_enabled(code: str, config: Config) -> bool:
@@ -70,6 +95,11 @@ def is_enabled(code: str, config: Config) -> bool:
         return False  # a prefix (``ASL``, ``ASL1``) selects only the default rules
     ignored = _matches(code, config.ignore)
     return selected > 0 and selected >= ignored if ignored else selected > 0
+
+
+def enabled_codes(config: Config) -> list[str]:
+    """The codes of the rules ``config`` enables (the classes are not imported)."""
+    return [code for code, _, _ in RULE_TABLE if is_enabled(code, config)]
 
 
 def enabled_rules(config: Config) -> list[type[Rule]]:

@@ -1,74 +1,23 @@
 """The rule contract: Rule base class and the Finding, Fix, Example and Safety values it produces."""
 from __future__ import annotations
 
-import enum
 import inspect
 import re
 import textwrap
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Sequence
 
 import libcst as cst
+
+from asynclint.model import Finding, Fix, ImportSpec, Safety
+from asynclint.specs import COROUTINE_DEF, could_match
 
 if TYPE_CHECKING:
     from asynclint.config import Config
     from asynclint.semantics import Context
 
+__all__ = ["COROUTINE_DEF", "Example", "Finding", "Fix", "ImportSpec", "Rule", "Safety"]
 
-#: an ``async def`` somewhere in the file (a coroutine body can exist)
-COROUTINE_DEF = re.compile(rb"\basync\s+def\b")
-
-
-class Safety(str, enum.Enum):
-    """Safe fixes keep what the code was written to do; unsafe ones may change behaviour."""
-
-    SAFE = "safe"
-    UNSAFE = "unsafe"
-
-
-@dataclass(frozen=True)
-class ImportSpec:
-    """An import a fix needs: ``import module`` (name None) or ``from module import name``."""
-
-    module: str
-    name: str | None = None
-
-
-@dataclass
-class Fix:
-    """Replace original nodes of the parsed module; optionally add imports and module-level statements.
-
-    ``replacements`` maps original nodes (by identity) to their new node. ``prelude`` holds
-    module-level statements (source text) inserted after the imports, once each.
-    ``adds_await`` marks fixes that put an ``await`` into their function (ASL100 defers to them).
-    """
-
-    title: str
-    safety: Safety
-    replacements: list[tuple[cst.CSTNode, cst.CSTNode | cst.RemovalSentinel | cst.FlattenSentinel[Any]]]
-    imports: tuple[ImportSpec, ...] = ()
-    prelude: tuple[str, ...] = ()
-    adds_await: bool = False
-
-
-@dataclass
-class Finding:
-    """One reported problem. Lines are 1-based, columns 1-based (the flake8/ruff display form)."""
-
-    path: str
-    line: int
-    col: int
-    end_line: int
-    end_col: int
-    code: str
-    slug: str
-    message: str
-    fix: Fix | None = None
-    node: cst.CSTNode | None = field(default=None, repr=False, compare=False)
-
-    @property
-    def sort_key(self) -> tuple[str, int, int, str]:
-        return (self.path, self.line, self.col, self.code)
 
 
 @dataclass(frozen=True)
@@ -149,17 +98,7 @@ class Rule(cst.BatchableCSTVisitor):
     @classmethod
     def could_match(cls, source: bytes, config: Config) -> bool:
         """Cheap byte test before parsing: False when this rule cannot report anything in ``source``."""
-        required = cls.requires
-        if required is not None:
-            if isinstance(required, bytes):
-                if required not in source:
-                    return False
-            elif required.search(source) is None:
-                return False
-        markers = cls.markers_for_config(config)
-        return not markers or any(
-            (m in source) if isinstance(m, bytes) else m.search(source) is not None for m in markers
-        )
+        return could_match(cls.requires, cls.markers_for_config(config), source)
 
     def report(self, node: cst.CSTNode, fix: Fix | None = None, **fields: str) -> None:
         self.ctx.add_finding(self, node, self.message.format(**fields), fix)

@@ -17,27 +17,6 @@ Callable_ = cst.FunctionDef | cst.Lambda
 #: how many names/partials deep ``resolve`` follows a reference
 _MAX_RESOLVE_DEPTH = 8
 
-#: byte markers without which a module has no threaded entry point (the ASL3xx prefilter)
-THREAD_MARKERS: tuple[bytes, ...] = (
-    # thread and executor entry points (the call or subclass forms, not any mention of threads)
-    b"Thread(",
-    b"Thread)",
-    b"start_new_thread",
-    b"Timer(",
-    b"Executor",
-    b"run_in_executor",
-    b"to_thread",
-    b"run_in_threadpool",
-    # frameworks that run sync handlers on thread pools
-    b"azure",
-    b"flask",
-    b".route(",  # routes on an app imported from another module (`from .app import app`)
-    b"fastapi",
-    b"starlette",
-    b"django",
-    b"rest_framework",
-)
-
 # -- tables (qualified names) ----------------------------------------------------------------
 
 THREAD_EXECUTORS = frozenset(

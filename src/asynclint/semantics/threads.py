@@ -34,13 +34,13 @@ from asynclint.semantics.thread_common import (
     OPENERS,
     PROCESS_EXECUTORS,
     THREAD_EXECUTORS,
-    THREAD_MARKERS,
     Callable_,
     Why,
     _arg,
     reads,
     same_ref,
 )
+from asynclint.specs import THREAD_MARKERS
 
 #: what the rules and the engine import from here (the tables and helpers live in thread_common)
 __all__ = [

@@ -1,0 +1,192 @@
+"""Which files a run reads, and reading them: discovery (excludes, .gitignore) and one-line read errors.
+
+Imports nothing heavy: a run that the result cache answers entirely never loads libcst."""
+from __future__ import annotations
+
+import os
+import stat
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator, Sequence
+
+import pathspec
+
+from asynclint.config import Config
+
+#: folders never walked into
+DEFAULT_EXCLUDES = (
+    ".git", ".hg", ".svn", ".venv", "venv", ".env", "env", "build", "dist", "__pycache__",
+    "node_modules", ".tox", ".nox", ".mypy_cache", ".pytest_cache", ".ruff_cache", ".eggs", "site-packages",
+)
+
+
+@dataclass
+class FileError:
+    """A file that could not be read at all (permissions, missing, a symlink loop, not a regular
+    file)."""
+
+    path: str
+    message: str
+
+
+def _is_virtualenv(folder: Path) -> bool:
+    try:
+        return (folder / "pyvenv.cfg").is_file()
+    except OSError:  # a folder we may not look into: _walk skips it quietly, as before
+        return False
+
+
+class _IgnoreStack:
+    """The .gitignore files that apply to a folder: each one's patterns are relative to its folder."""
+
+    def __init__(self) -> None:
+        self.specs: list[tuple[Path, pathspec.PathSpec]] = []
+
+    def load(self, folder: Path) -> None:
+        ignore = folder / ".gitignore"
+        try:
+            found = ignore.is_file()
+        except OSError:
+            found = False
+        if found:
+            try:
+                lines = ignore.read_text(encoding="utf-8", errors="replace").splitlines()
+                base = folder.resolve()
+            except (OSError, RuntimeError):  # RuntimeError: a symlink loop before Python 3.13
+                return
+            self.specs.append((base, _gitignore_spec(lines)))
+
+    def ignored(self, path: Path, is_dir: bool) -> bool:
+        if not self.specs:
+            return False
+        try:
+            path = path.resolve()
+        except (OSError, RuntimeError):  # a symlink loop: judged by its own name
+            path = path.absolute()
+        for base, spec in self.specs:
+            try:
+                rel = path.relative_to(base).as_posix()
+            except ValueError:
+                continue
+            if spec.match_file(rel + "/" if is_dir else rel):
+                return True
+        return False
+
+
+def _gitignore_spec(lines: list[str]) -> pathspec.PathSpec:
+    """The patterns of a .gitignore file; lines git would not understand are skipped, as git does."""
+    try:
+        return pathspec.PathSpec.from_lines("gitwildmatch", lines)
+    except ValueError:  # pathspec's GitWildMatchPatternError
+        good = []
+        for line in lines:
+            try:
+                pathspec.PathSpec.from_lines("gitwildmatch", [line])
+            except ValueError:
+                continue
+            good.append(line)
+        return pathspec.PathSpec.from_lines("gitwildmatch", good)
+
+
+def _user_excludes(config: Config) -> pathspec.PathSpec | None:
+    patterns = [*config.exclude, *config.extend_exclude]
+    return pathspec.PathSpec.from_lines("gitwildmatch", patterns) if patterns else None
+
+
+def _excluded_by_user(path: Path, spec: pathspec.PathSpec | None, root: Path, is_dir: bool) -> bool:
+    if spec is None:
+        return False
+    try:
+        rel = path.resolve().relative_to(root).as_posix()
+    except (ValueError, OSError, RuntimeError):  # outside the root, or a symlink loop
+        rel = path.as_posix()
+    return spec.match_file(rel + "/" if is_dir else rel) or spec.match_file(path.name + ("/" if is_dir else ""))
+
+
+def discover_files(paths: Sequence[str], config: Config) -> Iterator[Path]:
+    """Python files under ``paths``. Folders skip VCS folders, virtual environments, build output,
+    caches, ``.gitignore``d and configured ``exclude`` paths; a file named directly is always linted."""
+    user = _user_excludes(config)
+    for raw in paths:
+        start = Path(raw)
+        if not start.is_dir():
+            # a file named directly (or a FIFO, a symlink loop, a missing path): read_file says what
+            yield start
+            continue
+        ignores = _IgnoreStack()
+        # .gitignore files of the folders above the starting one, up to the repository root
+        above = start.resolve().parents
+        root = next((p for p in above if (p / ".git").exists()), None)
+        if root is not None and not (start / ".git").exists():
+            for parent in reversed(above[: above.index(root) + 1]):
+                ignores.load(parent)
+            if ignores.ignored(start.resolve(), True):
+                # a folder named explicitly is linted even when a .gitignore above it ignores it
+                ignores.specs.clear()
+        yield from _walk(start, ignores, user, config)
+
+
+def _walk(folder: Path, ignores: _IgnoreStack, user: pathspec.PathSpec | None, config: Config) -> Iterator[Path]:
+    ignores.load(folder)
+    try:
+        entries = sorted(os.scandir(folder), key=lambda e: e.name)
+    except OSError:
+        return
+    depth = len(ignores.specs)
+    for entry in entries:
+        path = Path(entry.path)
+        if entry.is_dir(follow_symlinks=False):
+            if entry.name in DEFAULT_EXCLUDES or _is_virtualenv(path):
+                continue
+            if ignores.ignored(path, True) or _excluded_by_user(path, user, config.root, True):
+                continue
+            yield from _walk(path, ignores, user, config)
+            del ignores.specs[depth:]
+        elif entry.name.endswith((".py", ".pyi")) and _is_file_or_broken(entry):
+            if ignores.ignored(path, False) or _excluded_by_user(path, user, config.root, False):
+                continue
+            yield path
+
+
+def _is_file_or_broken(entry: os.DirEntry[str]) -> bool:
+    """A regular file, or a symlink that cannot be followed (a loop): read_file reports it, so a
+    broken link is one line of output instead of a crash or silence. Other kinds (FIFOs, sockets,
+    dangling links) found by walking are not Python modules and are skipped."""
+    try:
+        return entry.is_file()
+    except OSError:
+        return entry.is_symlink()
+
+
+def read_file(path: Path) -> bytes | FileError:
+    """The bytes of a regular file. Anything else is a FileError, found with ``stat`` before
+    opening: opening a FIFO for reading would wait for a writer forever."""
+    try:
+        mode = os.stat(path).st_mode
+        if stat.S_ISDIR(mode):
+            return FileError(str(path), "is a directory")
+        if not stat.S_ISREG(mode):
+            return FileError(str(path), f"not a regular file ({_kind(mode)})")
+        return path.read_bytes()
+    except FileNotFoundError:
+        try:
+            os.lstat(path)
+        except OSError:
+            return FileError(str(path), "no such file or directory")
+        return FileError(str(path), "broken symbolic link")
+    except IsADirectoryError:
+        return FileError(str(path), "is a directory")
+    except OSError as exc:
+        return FileError(str(path), exc.strerror or str(exc))
+
+
+def _kind(mode: int) -> str:
+    for test, name in (
+        (stat.S_ISFIFO, "a named pipe"),
+        (stat.S_ISSOCK, "a socket"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+    ):
+        if test(mode):
+            return name
+    return "not a file"

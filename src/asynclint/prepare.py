@@ -1,0 +1,204 @@
+"""Everything decided before libcst: the byte prefilter, CPython's parse and depth check, the gate.
+
+A file that no rule's markers match, that the ``ast`` gate (asynclint.gate) turns away, or that
+CPython cannot even decode or parse is finished here, without importing libcst or the rule classes
+(asynclint.specs carries what the rules' prefilters need)."""
+from __future__ import annotations
+
+import ast
+import codecs
+import io
+import os
+import tokenize
+from dataclasses import dataclass
+from typing import Any, Sequence, TypeVar
+
+from asynclint import gate, registry
+from asynclint.config import Config
+from asynclint.model import Finding, Result
+from asynclint.noqa import is_skipped_file
+from asynclint.specs import SPECS
+
+#: the deepest syntax tree (``ast`` nodes) parsed. libcst's parser needs memory quadratic in the
+#: depth (12,000 unary minus signs: 7.9 GB) and overflows the C stack (a crash, no message) long
+#: before CPython's own limits; at 1,000 levels the worst shapes take about 0.5 s and 250 MB
+MAX_DEPTH = 1000
+#: for a file CPython rejects (no tree to measure): the most operators and opening brackets one
+#: logical line may hold before libcst is not even tried (each can add one level of nesting)
+MAX_CHAIN_TOKENS = 3 * MAX_DEPTH
+#: the ``ast`` gate (:mod:`asynclint.gate`) decides which rules libcst runs; ``ASYNCLINT_GATE=off``
+#: turns it off (to check that it changes no finding: ``benchmarks/realworld.py gatecheck``)
+USE_GATE = os.environ.get("ASYNCLINT_GATE", "on").lower() not in ("off", "0", "no", "false")
+
+
+#: a rule class (asynclint.rule.Rule) or its spec (asynclint.specs.Spec): both have ``code``,
+#: ``gate`` and ``could_match(source, config)``
+R = TypeVar("R")
+
+
+def matching_rules(source: bytes, rules: Sequence[R], config: Config) -> list[R]:
+    """The rules whose byte markers occur in ``source``: only they are run (none: no parse)."""
+    return [rule for rule in rules if rule.could_match(source, config)]  # type: ignore[attr-defined]
+
+
+def rules_to_run(source: bytes, path: str, config: Config, rules: Sequence[R]) -> list[R]:
+    """The rules that must run on this file, decided before parsing (none: the file is not parsed):
+    ``skip-file``, ``per-file-ignores`` and the rules' byte markers."""
+    if is_skipped_file(source):
+        return []
+    ignored = registry.per_file_ignored(path, config)
+    if ignored:
+        rules = [r for r in rules if not any(r.code.startswith(c.upper()) for c in ignored)]  # type: ignore[attr-defined]
+    return matching_rules(source, rules, config)
+
+
+def could_match(source: bytes, rules: Sequence[Any], config: Config | None = None) -> bool:
+    return bool(matching_rules(source, rules, config or Config()))
+
+
+def _syntax_error_enabled(path: str, config: Config) -> bool:
+    return registry.is_enabled(registry.SYNTAX_ERROR_CODE, config) and not any(
+        registry.SYNTAX_ERROR_CODE.startswith(c.upper()) for c in registry.per_file_ignored(path, config)
+    )
+
+
+def _native_finding(path: str, exc: SyntaxError) -> Finding:
+    line, col = exc.lineno or 1, max(exc.offset or 1, 1)
+    return Finding(path, line, col, line, col, registry.SYNTAX_ERROR_CODE, "syntax-error", f"SyntaxError: {exc.msg}")
+
+
+def decode_error_finding(path: str, exc: Exception) -> Finding:
+    """ASL001 for bytes that cannot be decoded as Python source."""
+    if isinstance(exc, UnicodeDecodeError):
+        message = f"cannot decode file as {exc.encoding}: {exc.reason} at byte {exc.start}"
+    else:
+        message = f"cannot decode file: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
+    return Finding(path, 1, 1, 1, 1, registry.SYNTAX_ERROR_CODE, "syntax-error", message)
+
+
+def undecodable(path: str, source: bytes) -> Finding | None:
+    """ASL001 for bytes Python cannot read as source (a wrong encoding, UTF-16, a binary file);
+    None for a file that decodes. Cheap: the prefilter skips most files without parsing them."""
+    if source.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        name = "UTF-32" if source.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)) else "UTF-16"
+        message = f"cannot decode file: {name} (byte order mark) is not a Python source encoding; save it as UTF-8"
+        return Finding(path, 1, 1, 1, 1, registry.SYNTAX_ERROR_CODE, "syntax-error", message)
+    try:
+        encoding, _ = tokenize.detect_encoding(io.BytesIO(source).readline)
+        source.decode(encoding)
+    except SyntaxError as exc:  # the first two lines are not UTF-8 and no cookie says otherwise
+        try:
+            source.decode("utf-8")
+        except UnicodeDecodeError as decode_error:  # where, and why
+            return decode_error_finding(path, decode_error)
+        return decode_error_finding(path, exc)
+    except (LookupError, UnicodeDecodeError) as exc:
+        return decode_error_finding(path, exc)
+    null = source.find(b"\0")
+    if null >= 0:
+        line = source.count(b"\n", 0, null) + 1
+        col = null - (source.rfind(b"\n", 0, null) + 1) + 1
+        return Finding(
+            path, line, col, line, col, registry.SYNTAX_ERROR_CODE, "syntax-error",
+            "SyntaxError: source code cannot contain null bytes",
+        )
+    return None
+
+
+@dataclass
+class _TooDeep:
+    message: str
+
+
+def _native_parse(source: bytes, path: str) -> ast.Module | SyntaxError | _TooDeep | None:
+    """CPython's own parse of the file: its tree (no deeper than MAX_DEPTH), its syntax error,
+    _TooDeep when the file is nested too deeply to check, None when it fails otherwise (null bytes)."""
+    try:
+        tree = compile(source, path, "exec", flags=ast.PyCF_ONLY_AST, dont_inherit=True)
+    except SyntaxError as exc:
+        return exc
+    except (RecursionError, MemoryError):  # CPython's parser gives up: libcst would crash
+        return _TooDeep(f"nested too deeply to check (more than {MAX_DEPTH} levels)")
+    except Exception:
+        return None
+    assert isinstance(tree, ast.Module)
+    return _too_deep(tree) or tree
+
+
+def _too_deep(tree: ast.Module) -> _TooDeep | None:
+    """_TooDeep when ``tree`` nests deeper than MAX_DEPTH, else None."""
+    # iteratively: the point is not to recurse
+    stack: list[tuple[ast.AST, int]] = [(tree, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            line = getattr(node, "lineno", None)
+            where = f" at line {line}" if line else ""
+            return _TooDeep(f"nested too deeply to check (more than {MAX_DEPTH} levels{where})")
+        stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
+    return None
+
+
+#: operators that never nest: a long flat literal (a table of data) is full of them
+_FLAT_OPS = frozenset({",", ";", ":", "=", ")", "]", "}", "->", "."})
+_NESTING_WORDS = frozenset({"not", "lambda", "if", "else", "await", "and", "or", "yield", "in", "is"})
+
+
+def longest_chain(source: bytes) -> int:
+    """An upper bound on how deeply one logical line nests: its operators, opening brackets and
+    nesting keywords. Only used for files CPython rejects (there is no tree to measure)."""
+    best = count = 0
+    try:
+        for tok in tokenize.tokenize(io.BytesIO(source).readline):
+            if tok.type == tokenize.NEWLINE:
+                count = 0
+            elif (tok.type == tokenize.OP and tok.string not in _FLAT_OPS) or (
+                tok.type == tokenize.NAME and tok.string in _NESTING_WORDS
+            ):
+                count += 1
+                best = max(best, count)
+    except Exception:  # tokenize stops at the first error; libcst's tokenizer fails there too
+        pass
+    return best
+
+
+
+
+def prepare(
+    source: bytes, path: str, config: Config, rules: Sequence[R], tree: ast.Module | None = None
+) -> tuple[Result, list[R] | None, ast.Module | SyntaxError | None]:
+    """(the result so far, the rules libcst must run or None when the file is finished here,
+    CPython's tree or syntax error). ``rules`` may be rule classes or their specs."""
+    result = Result(path=path, source=source)
+    rules = rules_to_run(source, path, config, rules)
+    if not rules:
+        # not parsed, but a file Python cannot even decode must not pass as clean
+        if not is_skipped_file(source) and _syntax_error_enabled(path, config):
+            problem = undecodable(path, source)
+            if problem is not None:
+                result.findings.append(problem)
+        return result, None, None
+    native = _native_parse(source, path) if tree is None else (_too_deep(tree) or tree)
+    if isinstance(native, _TooDeep):
+        result.error = native.message
+        return result, None, None
+    if isinstance(native, SyntaxError) and (
+        # wrong in every Python version, and libcst's parser would need gigabytes for it
+        native.msg == "too many nested parentheses"
+        # CPython stopped before the deep part: libcst must not see it
+        or longest_chain(source) > MAX_CHAIN_TOKENS
+    ):
+        if _syntax_error_enabled(path, config):
+            result.findings.append(_native_finding(path, native))
+        return result, None, None
+    if USE_GATE and isinstance(native, ast.Module):
+        rules = gate.admitted(rules, native, config)
+        if not rules:
+            result.gated = True
+            return result, None, native
+    return result, rules, native
+
+
+def specs_of(codes: Sequence[str]) -> list[Any]:
+    """The specs of ``codes`` (what :func:`prepare` needs, without the rule classes)."""
+    return [SPECS[code] for code in codes]
