@@ -165,3 +165,26 @@ def test_gate_tables_are_current() -> None:
     regenerate it with ``python -m asynclint.gate``."""
     text = (ROOT / "src" / "asynclint" / "data" / gate.TABLES_FILE).read_text(encoding="utf-8")
     assert text == gate.tables_json(), "stale: run `python -m asynclint.gate`"
+
+
+@pytest.mark.parametrize(
+    ("call", "admitted"),
+    [
+        ("open(P, 'w')", True),
+        ("open(P, mode='a')", True),
+        ("open(P, 'r+')", True),
+        ("open(P, mode)", True),
+        ("open(P, **kw)", True),
+        ("Path(P).open('wb')", True),
+        ("Path(P).open(m)", True),
+        ("Path(P).write_text('x')", True),
+        ("codecs.open(P, 'w', 'utf-8')", True),
+        ("open(P)", False),
+        ("open(P, 'rb')", False),
+        ("Path(P).open()", False),
+        ("Path(P).read_text()", False),
+    ],
+)
+def test_file_write_gate(call: str, admitted: bool) -> None:
+    code = f"import threading\nP = 'x'\ndef w(mode, m, kw):\n    {call}\nthreading.Thread(target=w).start()\n"
+    assert ("ASL300" in _admitted(code)) is admitted

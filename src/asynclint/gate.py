@@ -177,6 +177,8 @@ class Facts:
     state_roots: set[str] = field(default_factory=set)
     #: a ``global`` statement in a sync function
     sync_global: bool = False
+    #: a sync function opens a file in a mode that may write, or writes one (``Path.write_text``)
+    file_write: bool = False
     #: code CPython's parser accepts and its compiler rejects (``nonlocal`` or ``return`` outside a
     #: function): the rules run as without the gate, so that the file gets the same ASL001
     invalid: bool = False
@@ -190,6 +192,24 @@ def _last(expr: ast.expr) -> str | None:
     if isinstance(expr, ast.Name):
         return expr.id
     return None
+
+
+def _may_write(call: ast.Call, name: str) -> bool:
+    """``open(p, "w")``, ``path.open("a")``, ``open(p, mode)``: a call that may open a file for
+    writing (a literal mode without ``w``, ``a``, ``x`` or ``+``, or none, only reads)."""
+    if name != "open":
+        return True  # write_text, write_bytes
+    # ``open(file, mode)`` / ``io.open`` / ``codecs.open``: the second argument; ``Path.open(mode)``: the first
+    modes = [k.value for k in call.keywords if k.arg == "mode" or k.arg is None]
+    modes += call.args[1:2] if isinstance(call.func, ast.Name) else call.args[:2]
+    if any(isinstance(a, ast.Starred) for a in call.args):
+        return True
+    for mode in modes:
+        if not (isinstance(mode, ast.Constant) and isinstance(mode.value, str)):
+            return True  # a mode that is not a literal (or ``io.open(path)``: the file, taken as one)
+        if set(mode.value) & set("wax+"):
+            return True
+    return False
 
 
 def _target_root(target: ast.expr) -> str | None:
@@ -301,6 +321,8 @@ def facts_of(tree: ast.Module) -> Facts:
                         facts.coroutine_method_call = True
                 elif where == _SYNC:
                     facts.sync_calls.add(name)
+                    if name in _FILE_WRITES and _may_write(node, name):
+                        facts.file_write = True
                 elif where == _MODULE:
                     facts.module_calls.add(name)
         elif isinstance(node, ast.Expr) and isinstance(node.value, ast.Call):
@@ -412,10 +434,11 @@ def admits(rule: Any, facts: Facts, config: Config) -> bool:
         return _unawaited_possible(facts)
     if gate == "threads-write":
         # a file opened for writing or written by a Path method, in some function
-        return bool(facts.sync_calls & _FILE_WRITES) and _entry_possible(facts, config)
+        return facts.file_write and _entry_possible(facts, config)
     if gate == "threads-handle":
-        # a file object opened at import time (or into a ``global``)
-        return bool((facts.module_calls | facts.sync_calls) & {"open"}) and _entry_possible(facts, config)
+        # a file object opened at import time (or into a ``global`` by a function)
+        opened = "open" in facts.module_calls or (facts.sync_global and "open" in facts.sync_calls)
+        return opened and _entry_possible(facts, config)
     if gate == "threads-state":
         return _writes_module_state(facts) and _entry_possible(facts, config)
     raise ValueError(f"unknown gate {gate!r}")

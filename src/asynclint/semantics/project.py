@@ -17,6 +17,7 @@ from __future__ import annotations
 import ast
 import contextlib
 import os
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -121,58 +122,143 @@ def writers(linted: str, literal: str) -> list[Writer]:
     me = Path(linted).resolve()
     root, _ = import_root(me)
     _record_project(root)
-    needle = literal.encode("utf-8", "replace")
+    needles = _needles(literal)
+    modules = {_module_name(root, path): path for path in project_files(root)}
+    # only modules of one program: some module of the project imports both (at any depth), or one
+    # imports the other; two scripts side by side share no threads. Those are the modules that
+    # the importers of this one import: only they are read for writes
+    reach = _imported_closure(root, _importers(root, _module_name(root, me)), modules)
     out: list[Writer] = []
-    for path in project_files(root):
-        if path == me:
+    for module, path in modules.items():
+        if path == me or module not in reach:
             continue
-        summary = _summary(path, needle)
+        summary = _summary(path, needles)
         if summary is None:
             continue
-        module = _module_name(root, path)
         for literals, function, line, lock in summary.writes:
             # the same file only when the other path is built from this literal alone
             # (``Path("/srv/a") / "summary.txt"`` is not ``"summary.txt"``)
             if literals == {literal}:
                 out.append(Writer(module, path, function, line, lock))
-    if out:
-        # only modules of one program: some module of the project imports both (at any depth),
-        # or one imports the other; two scripts side by side share no threads
-        mine = _importers(root, _module_name(root, me))
-        out = [w for w in out if mine & _importers(root, w.module)]
     out.sort(key=lambda w: (w.module, w.line))
     return out
 
 
-_graph_cache: dict[Path, dict[str, set[str]]] = {}
+#: the text of import statements (``from x import (a, b)`` across lines, ``import a.b as c``)
+_IMPORT_TEXT = re.compile(
+    rb"^[ \t]*(?:from[ \t]+[.\w]+[ \t]+import[ \t]*(?:\([^)]*\)|[^\n]*)|import[ \t]+[^\n]*)", re.MULTILINE
+)
+_WORD = re.compile(rb"\w+")
+_import_words_cache: dict[tuple[Path, int, int], frozenset[bytes]] = {}
+
+
+def _import_words(path: Path) -> frozenset[bytes]:
+    """Every word of the module's import statements (a cheap scan of its bytes, no parse): a
+    module that imports ``pkg.mod`` in any form names ``mod`` there."""
+    try:
+        stat = path.stat()
+        key = (path, stat.st_size, stat.st_mtime_ns)
+        found = _import_words_cache.get(key)
+        if found is None:
+            data = path.read_bytes()
+            found = frozenset(w for m in _IMPORT_TEXT.finditer(data) for w in _WORD.findall(m.group(0)))
+            _import_words_cache[key] = found
+        return found
+    except OSError:
+        return frozenset()
+
+
+_imports_cache: dict[tuple[Path, int, int], tuple[frozenset[str], bool]] = {}
+
+
+def _imports_of(path: Path) -> tuple[frozenset[str], bool]:
+    """(the absolute dotted names the module imports, at any level; whether it imports relatively),
+    from its statements alone: cheaper than :func:`_summary`, which also walks every expression."""
+    try:
+        stat = path.stat()
+        key = (path, stat.st_size, stat.st_mtime_ns)
+        found = _imports_cache.get(key)
+        if found is not None:
+            return found
+        tree = ast.parse(path.read_bytes())
+    except (OSError, SyntaxError, ValueError, RecursionError, MemoryError):
+        return frozenset(), False
+    package = _package_of(path)
+    imports: set[str] = set()
+    relative = False
+    todo: list[ast.stmt] = list(tree.body)
+    while todo:
+        stmt = todo.pop()
+        if isinstance(stmt, ast.Import):
+            imports.update(alias.name for alias in stmt.names)
+        elif isinstance(stmt, ast.ImportFrom):
+            relative = relative or bool(stmt.level)
+            base = _absolute(stmt, package)
+            if base:
+                imports.add(base)
+                imports.update(f"{base}.{alias.name}" for alias in stmt.names)
+        else:
+            for name in ("body", "orelse", "finalbody"):
+                block = getattr(stmt, name, None)
+                if isinstance(block, list):
+                    todo.extend(block)
+            for handler in getattr(stmt, "handlers", ()):
+                todo.extend(handler.body)
+            for case in getattr(stmt, "cases", ()):
+                todo.extend(case.body)
+    found = (frozenset(imports), relative)
+    _imports_cache[key] = found
+    return found
+
+
+def _targets(root: Path, name: str, path: Path, modules: dict[str, Path]) -> set[str]:
+    """The project modules that importing module ``name`` runs: its imports and their packages,
+    and its own packages' ``__init__``."""
+    targets: set[str] = set()
+    for imported in _imports_of(path)[0]:
+        parts = imported.split(".")
+        # ``import pkg.sub.mod`` runs pkg, pkg.sub and pkg.sub.mod
+        targets.update(p for p in (".".join(parts[: n + 1]) for n in range(len(parts))) if p in modules)
+    parts = name.split(".")
+    # a submodule runs its packages' ``__init__`` first
+    targets.update(p for p in (".".join(parts[:n]) for n in range(1, len(parts))) if p in modules)
+    return targets - {name}
+
+
+def _imported_closure(root: Path, starts: set[str], modules: dict[str, Path]) -> set[str]:
+    """``starts`` and every project module they import, directly or through others."""
+    out = set(starts)
+    todo = list(starts)
+    while todo:
+        path = modules.get(todo.pop())
+        if path is None:
+            continue
+        for target in _targets(root, _module_name(root, path), path, modules):
+            if target not in out:
+                out.add(target)
+                todo.append(target)
+    return out
 
 
 def _importers(root: Path, module: str) -> set[str]:
-    """``module`` and every project module that imports it, directly or through others."""
-    graph = _graph_cache.get(root)
-    if graph is None:
-        graph = {}
-        modules = {_module_name(root, path): path for path in project_files(root)}
-        for name, path in modules.items():
-            summary = _summary(path, b"")
-            targets: set[str] = set()
-            for imported in summary.imports if summary is not None else ():
-                parts = imported.split(".")
-                # ``import pkg.sub.mod`` runs pkg, pkg.sub and pkg.sub.mod
-                targets.update(p for p in (".".join(parts[: n + 1]) for n in range(len(parts))) if p in modules)
-            parts = name.split(".")
-            # a submodule runs its packages' ``__init__`` first
-            targets.update(p for p in (".".join(parts[:n]) for n in range(1, len(parts))) if p in modules)
-            for target in targets - {name}:
-                graph.setdefault(target, set()).add(name)
-        _graph_cache[root] = graph
+    """``module`` and every project module that imports it, directly or through others. Only the
+    modules whose import statements name a module of the chain are parsed (a flat folder of
+    1,700 test modules is not summarised whole for one file's question)."""
+    modules = {_module_name(root, path): path for path in project_files(root)}
     out = {module}
     todo = [module]
     while todo:
-        for importer in graph.get(todo.pop(), ()):
-            if importer not in out:
-                out.add(importer)
-                todo.append(importer)
+        current = todo.pop()
+        short = current.rsplit(".", 1)[-1].encode()
+        prefix = current + "."
+        for name, path in modules.items():
+            if name in out:
+                continue
+            if not name.startswith(prefix) and short not in _import_words(path):
+                continue
+            if current in _targets(root, name, path, modules):
+                out.add(name)
+                todo.append(name)
     return out
 
 
@@ -184,7 +270,7 @@ def namespace_folder(linted: str) -> bool:
     root, _ = import_root(path)
     if root != path.parent or (root / "__init__.py").exists():
         return False
-    return any((summary := _summary(p, b"")) is not None and summary.relative for p in project_files(root) if p.parent == root)
+    return any((summary := _summary(p, (b"",))) is not None and summary.relative for p in project_files(root) if p.parent == root)
 
 
 def module_of(linted: str) -> str:
@@ -242,7 +328,7 @@ def constructor_of(linted: str, qualified: str) -> str | None:
     if path is None:
         return None
     deps.record(path)
-    summary = _summary(path, b"")
+    summary = _summary(path, (b"",))
     return summary.constructors.get(name) if summary is not None else None
 
 
@@ -253,7 +339,22 @@ def _module_name(root: Path, path: Path) -> str:
     return ".".join(parts)
 
 
-def _summary(path: Path, needle: bytes) -> _Summary | None:
+#: characters a string literal spells as themselves: a constant made of them alone appears in the
+#: source between quotes
+_PLAIN = re.compile(r"[A-Za-z0-9_./ :@+=,-]+")
+
+
+def _needles(literal: str) -> tuple[bytes, ...]:
+    """Byte strings one of which a module that has ``literal`` as a string constant must contain:
+    the literal between quotes when it has no character an escape could spell differently (a
+    short name such as ``"2"`` occurs bare in every module), else the bare literal."""
+    if _PLAIN.fullmatch(literal):
+        raw = literal.encode("ascii")
+        return (b'"' + raw + b'"', b"'" + raw + b"'")
+    return (literal.encode("utf-8", "replace"),)
+
+
+def _summary(path: Path, needles: tuple[bytes, ...]) -> _Summary | None:
     try:
         stat = path.stat()
     except OSError:
@@ -265,7 +366,7 @@ def _summary(path: Path, needle: bytes) -> _Summary | None:
         data = path.read_bytes()
     except OSError:
         return None
-    if needle and needle not in data:
+    if not any(needle in data for needle in needles):
         return None  # not cached: another literal may be in it
     try:
         tree = ast.parse(data)
