@@ -22,11 +22,17 @@ from libcst._typed_visitor import CSTTypedVisitorFunctions
 #: id(node) -> (node, its children, its events): the events are the children and "+field" /
 #: "-field" for the attribute hooks. The node is kept so that its id cannot be reused by another
 #: node while the cache lives.
-_Events = list[Union[cst.CSTNode, str]]
-_cache: dict[int, tuple[cst.CSTNode, list[cst.CSTNode], _Events]] | None = None
+_Events = tuple[Union[cst.CSTNode, str], ...]
+_Entry = tuple[cst.CSTNode, tuple[cst.CSTNode, ...], _Events]
+_cache: dict[int, _Entry] | None = None
 _libcst_visit = cst.CSTNode.visit
 #: visitor class -> the node type names it has ``visit_<Type>_<field>`` / ``leave_...`` hooks for
 _ATTRIBUTE_HOOKS: dict[type, frozenset[str]] = {}
+
+
+#: the "+field" / "-field" event strings, one object per field name (a tree has millions of events)
+_ENTER: dict[str, str] = {}
+_LEAVE: dict[str, str] = {}
 
 
 class _Recorder(cst.CSTVisitor):
@@ -34,7 +40,7 @@ class _Recorder(cst.CSTVisitor):
 
     def __init__(self) -> None:
         super().__init__()
-        self.events: _Events = []
+        self.events: list[cst.CSTNode | str] = []
 
     def on_visit(self, node: cst.CSTNode) -> bool:
         self.events.append(node)
@@ -44,25 +50,26 @@ class _Recorder(cst.CSTVisitor):
         pass
 
     def on_visit_attribute(self, node: cst.CSTNode, attribute: str) -> None:
-        self.events.append("+" + attribute)
+        self.events.append(_ENTER.get(attribute) or _ENTER.setdefault(attribute, "+" + attribute))
 
     def on_leave_attribute(self, original_node: cst.CSTNode, attribute: str) -> None:
-        self.events.append("-" + attribute)
+        self.events.append(_LEAVE.get(attribute) or _LEAVE.setdefault(attribute, "-" + attribute))
 
 
-def _record(node: cst.CSTNode) -> tuple[cst.CSTNode, list[cst.CSTNode], _Events]:
+def _record(node: cst.CSTNode) -> _Entry:
     cache = _cache
     entry = cache.get(id(node)) if cache is not None else None
     if entry is None:
         recorder = _Recorder()
         node._visit_and_replace_children(recorder)
-        entry = (node, [e for e in recorder.events if not isinstance(e, str)], recorder.events)
+        events = tuple(recorder.events)
+        entry = (node, tuple(e for e in events if not isinstance(e, str)), events)
         if cache is not None:
             cache[id(node)] = entry
     return entry
 
 
-def children(node: cst.CSTNode) -> list[cst.CSTNode]:
+def children(node: cst.CSTNode) -> tuple[cst.CSTNode, ...]:
     """``node.children`` (recorded once inside :func:`recorded`)."""
     return _record(node)[1]
 
