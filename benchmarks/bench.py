@@ -48,7 +48,7 @@ def commands(tree: Path, scratch: Path) -> dict[str, list[str]]:
     ruff = shutil.which("ruff", path=str(bindir)) or shutil.which("ruff") or "ruff"
     flake8_async = shutil.which("flake8-async", path=str(bindir)) or shutil.which("flake8-async") or "flake8-async"
     asynclint = [sys.executable, "-m", "asynclint", "--exit-zero", "--output-format", "concise"]
-    ruff_args = [ruff, "check", "--preview", "--select", "ASYNC,RUF029,RUF006", "--exit-zero", "--output-format", "concise"]
+    ruff_args = [ruff, "check", "--isolated", "--preview", "--select", "ASYNC,RUF029,RUF006", "--exit-zero", "--output-format", "concise"]
     one_file = scratch / "one_file.py"
     return {
         "asynclint": [*asynclint, "--no-cache", str(tree)],
