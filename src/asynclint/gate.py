@@ -104,6 +104,7 @@ def compute_tables() -> _Tables:
     from asynclint.semantics.blocking import CALLS, METHODS
     from asynclint.semantics.frameworks import (
         AZURE_DECORATORS,
+        DJANGO_VIEW_DECORATORS,
         FASTAPI_VERBS,
         FLASK_HOOKS,
         FLASK_VERBS,
@@ -128,7 +129,10 @@ def compute_tables() -> _Tables:
     entries = frozenset(
         {*_ENTRY_CALLS, *EXECUTOR_METHODS, *(name.rsplit(".", 1)[-1] for name in CLASS_HANDLERS)}
     )
-    decorators = frozenset({*FASTAPI_VERBS, *FLASK_VERBS, *FLASK_HOOKS, *AZURE_DECORATORS, "websocket_route"})
+    decorators = frozenset(
+        {*FASTAPI_VERBS, *FLASK_VERBS, *FLASK_HOOKS, *AZURE_DECORATORS, "websocket_route",
+         *(name.rsplit(".", 1)[-1] for name in DJANGO_VIEW_DECORATORS)}
+    )
     return (
         {k: frozenset(v) for k, v in calls.items()},
         {k: frozenset(v) for k, v in methods.items()},
@@ -155,7 +159,7 @@ class Facts:
     aliases: dict[str, str] = field(default_factory=dict)
     async_names: set[str] = field(default_factory=set)
     #: ``async def``s whose own body never suspends: (name, decorated, private or nested)
-    never_suspend: list[tuple[str, bool, bool]] = field(default_factory=list)
+    never_suspend: list[tuple[str, frozenset[str], bool]] = field(default_factory=list)
     #: last names of awaited calls
     awaited: set[str] = field(default_factory=set)
     #: last names of calls in coroutine bodies that are not awaited; whether one is a public method
@@ -164,6 +168,9 @@ class Facts:
     coroutine_with: bool = False
     #: last names of calls whose result is thrown away (or that are ``async with`` items)
     discarded: set[str] = field(default_factory=set)
+    #: the same, for calls of a name or of a name's attribute (``save()``, ``self.save()``,
+    #: ``Client.save()``): the forms a coroutine function of the module is proven through
+    discarded_own: set[str] = field(default_factory=set)
     #: last names of every call, of class bases, and ``@name`` of sync functions' decorators
     entry_names: set[str] = field(default_factory=set)
     #: last names of calls in sync function bodies
@@ -210,6 +217,17 @@ def _may_write(call: ast.Call, name: str) -> bool:
         if set(mode.value) & set("wax+"):
             return True
     return False
+
+
+def _discard(facts: Facts, call: ast.Call) -> None:
+    """Record a call whose result is thrown away (or used as an ``async with`` item)."""
+    name = _last(call)
+    if name is None:
+        return
+    facts.discarded.add(name)
+    func = call.func
+    if isinstance(func, ast.Name) or (isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name)):
+        facts.discarded_own.add(name)
 
 
 def _target_root(target: ast.expr) -> str | None:
@@ -326,14 +344,11 @@ def facts_of(tree: ast.Module) -> Facts:
                 elif where == _MODULE:
                     facts.module_calls.add(name)
         elif isinstance(node, ast.Expr) and isinstance(node.value, ast.Call):
-            name = _last(node.value)
-            if name is not None:
-                facts.discarded.add(name)
+            _discard(facts, node.value)
         elif isinstance(node, ast.AsyncWith):
             for item in node.items:
-                name = _last(item.context_expr) if isinstance(item.context_expr, ast.Call) else None
-                if name is not None:
-                    facts.discarded.add(name)
+                if isinstance(item.context_expr, ast.Call):
+                    _discard(facts, item.context_expr)
         elif isinstance(node, ast.With) and where == _ASYNC:
             facts.coroutine_with = True
         elif isinstance(node, (ast.Assign, ast.AugAssign)) and where == _SYNC:
@@ -356,12 +371,13 @@ def facts_of(tree: ast.Module) -> Facts:
     for func, nested, own in suspends:
         if not own[0]:
             private = func.name.startswith("_") and not func.name.endswith("__")
-            # a decorator may register a handler; so does Azure Functions' v1 ``main``
-            handler = bool(func.decorator_list) or (func.name == "main" and not nested)
-            facts.never_suspend.append((func.name, handler, private or nested))
+            decorators = frozenset(f"@{name}" for name in map(_last, func.decorator_list) if name is not None)
+            if func.name == "main" and not nested:
+                decorators |= {"@"}  # Azure Functions' v1 ``main`` is a handler without a decorator
+            facts.never_suspend.append((func.name, decorators, private or nested))
     # aliases are only known once every import is seen: add the imported names
     for asname, original in aliases.items():
-        for names in (facts.coroutine_calls, facts.discarded, facts.sync_calls, facts.module_calls, facts.awaited):
+        for names in (facts.coroutine_calls, facts.discarded, facts.discarded_own, facts.sync_calls, facts.module_calls, facts.awaited):
             if asname in names:
                 names.add(original)
     return facts
@@ -393,11 +409,19 @@ def _blocking_possible(facts: Facts, config: Config, code: str) -> bool:
 def _never_awaits(facts: Facts) -> bool:
     """ASL100 reports a non-suspending ``async def`` that is a framework handler (it has a
     decorator) or that is private or nested and awaited by name in the module."""
-    return any(decorated or (hidden and name in facts.awaited) for name, decorated, hidden in facts.never_suspend)
+    entries = _tables()[4]
+    # any decorator of a module of Azure Functions (an app's every method registers) or Django
+    any_decorator = bool(facts.roots & _FRAMEWORK_ROOTS)
+    return any(
+        "@" in decorators
+        or (decorators and (any_decorator or decorators & entries))
+        or (hidden and name in facts.awaited)
+        for name, decorators, hidden in facts.never_suspend
+    )
 
 
 def _unawaited_possible(facts: Facts) -> bool:
-    if facts.discarded & facts.async_names:
+    if facts.discarded_own & facts.async_names:
         return True
     coroutines = _tables()[3]
     for root in facts.roots & coroutines.keys():
