@@ -63,7 +63,11 @@ for future in futures:
         future.result()
     except Exception:
         failed += 1
-print(json.dumps({"hits": json.loads(Path("data.json").read_text())["hits"], "failed": failed}))
+try:
+    hits = json.loads(Path("data.json").read_text())["hits"]
+except ValueError:
+    hits = -1  # torn: two writes interleaved in the file itself
+print(json.dumps({"hits": hits, "failed": failed}))
 """
 
 

@@ -98,22 +98,6 @@ def lint_bytes(
     return result
 
 
-def finish(
-    result: Result,
-    source: bytes,
-    native: ast.Module | SyntaxError | None,
-    path: str,
-    config: Config,
-    rules: Sequence[type[Rule]],
-    noqa: bool = True,
-) -> None:
-    """libcst's part of :func:`lint_bytes`, for a file :func:`asynclint.prepare.prepare` admitted."""
-    # libcst walks trees recursively: long implicit string concatenations and deep expressions
-    # (pydoc_data/topics.py in the standard library) need more than Python's default 1000 frames
-    with deep_recursion():
-        _parse_and_traverse(result, source, native, path, config, rules, noqa)
-
-
 @contextlib.contextmanager
 def deep_recursion() -> Iterator[None]:
     """libcst walks and rebuilds trees recursively: raise Python's limit to RECURSION_LIMIT
@@ -137,39 +121,43 @@ def parse_source(source: bytes) -> cst.Module:
         return _parse(source, native)
 
 
-def _parse_and_traverse(
+def finish(
     result: Result,
     source: bytes,
     native: ast.Module | SyntaxError | None,
     path: str,
     config: Config,
     rules: Sequence[type[Rule]],
-    noqa: bool,
+    noqa: bool = True,
 ) -> None:
-    try:
-        module = _parse(source, native)
-    except _LibcstLimit as exc:
-        result.error = str(exc)
-        return
-    except (RecursionError, MemoryError):
-        result.error = "nested too deeply to check"
-        return
-    except Exception as exc:  # libcst raises ParserSyntaxError, UnicodeDecodeError, LookupError, ...
-        if _syntax_error_enabled(path, config):
-            result.findings.append(syntax_error_finding(path, exc, source))
-        return
-    result.parsed = True
-    try:
-        result.module, result.findings = _traverse(module, path, config, rules, source, noqa)
-    except RecursionError:
-        result.error = "file is nested too deeply for the parser's tree walk"
-    except Exception as exc:  # a bug in a rule must not take the other files down
-        # ... or code libcst parses and CPython's compiler rejects (``nonlocal x`` at module level)
-        native_error = _compile_error(source, path)
-        if native_error is None:
-            result.error = f"internal error: {type(exc).__name__}: {exc}"
-        elif _syntax_error_enabled(path, config):
-            result.findings.append(_native_finding(path, native_error))
+    """libcst's part of :func:`lint_bytes`, for a file :func:`asynclint.prepare.prepare` admitted."""
+    # libcst walks trees recursively: long implicit string concatenations and deep expressions
+    # (pydoc_data/topics.py in the standard library) need more than Python's default 1000 frames
+    with deep_recursion():
+        try:
+            module = _parse(source, native)
+        except _LibcstLimit as exc:
+            result.error = str(exc)
+            return
+        except (RecursionError, MemoryError):
+            result.error = "nested too deeply to check"
+            return
+        except Exception as exc:  # libcst raises ParserSyntaxError, UnicodeDecodeError, LookupError, ...
+            if _syntax_error_enabled(path, config):
+                result.findings.append(syntax_error_finding(path, exc, source))
+            return
+        result.parsed = True
+        try:
+            result.module, result.findings = _traverse(module, path, config, rules, source, noqa)
+        except RecursionError:
+            result.error = "file is nested too deeply for the parser's tree walk"
+        except Exception as exc:  # a bug in a rule must not take the other files down
+            # ... or code libcst parses and CPython's compiler rejects (``nonlocal x`` at module level)
+            native_error = _compile_error(source, path)
+            if native_error is None:
+                result.error = f"internal error: {type(exc).__name__}: {exc}"
+            elif _syntax_error_enabled(path, config):
+                result.findings.append(_native_finding(path, native_error))
 
 
 # --- bad input: undecodable, nested too deeply, valid Python libcst cannot parse -----------------
