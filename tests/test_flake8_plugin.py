@@ -271,7 +271,7 @@ def test_the_plugin_does_no_work_when_flake8_reports_no_asl_code(tmp_path: Path)
         "import asynclint.flake8_plugin as plugin\n"
         "def refuse(*a, **k):\n"
         "    raise SystemExit('asynclint linted a file although no ASL code is selected')\n"
-        "plugin.prepare = refuse\n"
+        "plugin.prepare.lint_specs = refuse\n"
         "from flake8.main.cli import main\n"
         "main(sys.argv[1:])\n"
     )
@@ -295,7 +295,7 @@ def test_the_plugin_caches_findings_per_file_content(tmp_path: Path) -> None:
         probe = (
             "import sys\n"
             "import asynclint.flake8_plugin as plugin\n"
-            + ("plugin.prepare = lambda *a, **k: (_ for _ in ()).throw(SystemExit('linted again'))\n" if refuse else "")
+            + ("plugin.prepare.lint_specs = lambda *a, **k: (_ for _ in ()).throw(SystemExit('linted again'))\n" if refuse else "")
             + "from flake8.main.cli import main\n"
             "main(sys.argv[1:])\n"
         )

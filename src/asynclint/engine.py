@@ -19,27 +19,21 @@ from asynclint.config import Config
 from asynclint.model import Result
 from asynclint.noqa import NoqaIndex
 from asynclint.prepare import (
-    MAX_CHAIN_TOKENS,
-    MAX_DEPTH,
     _native_finding,
     _native_parse,
     _syntax_error_enabled,
     _TooDeep,
     could_match,
     decode_error_finding,
-    longest_chain,
     matching_rules,
     prepare,
     rules_to_run,
-    undecodable,
 )
 from asynclint.rule import Finding, Rule
 from asynclint.semantics import Context
 
-__all__ = [
-    "MAX_CHAIN_TOKENS", "MAX_DEPTH", "Result", "could_match", "finish", "lint_bytes", "longest_chain",
-    "matching_rules", "parse_source", "rules_to_run", "undecodable",
-]
+# the prefilter lives in asynclint.prepare (no libcst); these names stay importable from here
+__all__ = ["Result", "could_match", "finish", "lint_bytes", "matching_rules", "parse_source", "rules_to_run"]
 
 #: frames allowed while walking one tree (restored afterwards)
 RECURSION_LIMIT = 20000
@@ -48,7 +42,6 @@ RECURSION_LIMIT = 20000
 STRING_CHUNK = 1000
 #: the longest run of implicitly concatenated literals checked (libcst nests them one per level)
 MAX_STRING_RUN = 5000
-
 
 
 def syntax_error_finding(path: str, exc: Exception, source: bytes = b"") -> Finding:
@@ -101,7 +94,7 @@ def lint_bytes(
 @contextlib.contextmanager
 def deep_recursion() -> Iterator[None]:
     """libcst walks and rebuilds trees recursively: raise Python's limit to RECURSION_LIMIT
-    frames for the block (code nested deeper than MAX_DEPTH is refused before it gets here)."""
+    frames for the block (code nested deeper than MAX_DEPTH is refused before it gets here: asynclint.prepare.MAX_DEPTH)."""
     limit = sys.getrecursionlimit()
     sys.setrecursionlimit(max(limit, RECURSION_LIMIT))
     try:

@@ -14,9 +14,8 @@ import tokenize
 from pathlib import Path
 from typing import Any, ClassVar, Iterator, Sequence
 
-from asynclint import __version__, deps, registry
+from asynclint import __version__, deps, prepare, registry
 from asynclint.config import FIX_STYLES, Config, ConfigError, config_from_mapping
-from asynclint.prepare import prepare
 from asynclint.specs import SPECS, Spec
 
 #: flake8 option name -> asynclint Config key (the ``[tool.asynclint]`` spelling). flake8 has its own
@@ -105,13 +104,7 @@ def _findings(
     try:
         # flake8's own tree of the file spares the engine CPython's parse before the gate
         native = tree if isinstance(tree, ast.Module) else None
-        result, admitted, parsed = prepare(source, filename, config, rules, native)
-        if admitted is not None:
-            # libcst and the rule classes: only for files the prefilter and the gate admit
-            from asynclint.engine import finish
-
-            by_code = registry.rules_by_code()
-            finish(result, source, parsed, filename, config, [by_code[spec.code] for spec in admitted], noqa=False)
+        result = prepare.lint_specs(source, filename, config, rules, noqa=False, tree=native)
     finally:
         dependencies = deps.collect()
     if result.error is not None:

@@ -8,17 +8,21 @@ finding. The gate looks at the tree CPython already built (the engine parses eve
 with ``compile`` to bound its depth) and keeps a rule only when the shape it reports is present:
 
 - ``no-await`` (ASL100): an ``async def`` whose own body has no ``await``, ``async for``,
-  ``async with``, async comprehension or ``yield``;
+  ``async with``, async comprehension or ``yield``, and that is a handler (a route, hook, Azure
+  Functions or Django decorator, a module-level ``main``) or private/nested and awaited by name;
 - ``coroutine-calls`` (ASL2xx): a call in a coroutine body, not awaited, whose name (the last part
   of ``a.b.name(...)``, or the imported name behind an alias) is a blocking function or a blocking
   method of an object the tables know, of a module or builtin the file names; for ASL250 also a
   ``with`` block or an ``acquire()`` in a coroutine body;
 - ``loop-run`` (ASL103): a call of ``run``/``run_until_complete``/``run_forever`` in a coroutine body;
 - ``unawaited`` (ASL101): a call whose result is thrown away (or used as an ``async with`` item)
-  named like an ``async def`` of the file or a library coroutine of a library the file names;
-- ``threads`` (ASL3xx): a possible threaded entry point: a call of a thread, executor or framework
-  registration function, a class with a base named like a threaded handler, a sync function with a
-  route-like decorator, a module of Azure Functions or Django, or configured entry points.
+  named like an ``async def`` of the file (called by name or on a name: ``f()``, ``self.f()``) or
+  like a library coroutine of a library the file names;
+- ``threads-write`` / ``threads-handle`` / ``threads-state`` (ASL300/301/302): a possible threaded
+  entry point (a call of a thread, executor or framework registration function, a class with a base
+  named like a threaded handler, a sync function with a route-like decorator, a module of Azure
+  Functions or Django, or configured entry points) together with, in turn, a call in a function that
+  may write a file, a file opened at import time, or a write of module-level state.
 
 Every test is a necessary condition of the rule's own analysis, computed from names alone (which
 only over-approximates what libcst's scope analysis resolves): the gate may admit a file where

@@ -17,7 +17,7 @@ from asynclint.config import Config
 from asynclint.files import FileError, read_file
 from asynclint.model import FileOutcome, Finding, Fix, PrecomputedFix, Result
 from asynclint.output import text_edits
-from asynclint.prepare import prepare, rules_to_run, specs_of
+from asynclint.prepare import lint_specs, rules_to_run, specs_of
 from asynclint.specs import Spec
 
 if TYPE_CHECKING:
@@ -97,11 +97,7 @@ def process_file(path: Path, data: bytes, options: Options, rules: Sequence[Spec
     if options.mode == "lint":
         deps.start()
         try:
-            result, admitted, native = prepare(data, name, options.config, rules)
-            if admitted is not None:
-                from asynclint.engine import finish
-
-                finish(result, data, native, name, options.config, _classes(admitted))
+            result = lint_specs(data, name, options.config, rules)
         finally:
             found = deps.collect()
         # always the portable form in a lint run, also in this process: a serial run kept every

@@ -199,6 +199,20 @@ def prepare(
     return result, rules, native
 
 
+def lint_specs(
+    source: bytes, path: str, config: Config, specs: Sequence[Any], noqa: bool = True, tree: ast.Module | None = None
+) -> Result:
+    """:func:`asynclint.engine.lint_bytes` for rules given by their specs: libcst and the rule
+    classes are imported only when the prefilter and the gate admit the file."""
+    result, admitted, native = prepare(source, path, config, specs, tree)
+    if admitted is not None:
+        from asynclint.engine import finish
+
+        by_code = registry.rules_by_code()
+        finish(result, source, native, path, config, [by_code[spec.code] for spec in admitted], noqa)
+    return result
+
+
 def specs_of(codes: Sequence[str]) -> list[Any]:
     """The specs of ``codes`` (what :func:`prepare` needs, without the rule classes)."""
     return [SPECS[code] for code in codes]

@@ -47,12 +47,8 @@ class Writer:
 class _Summary:
     #: (literals, function, line, lock as ``module.NAME``)
     writes: list[tuple[frozenset[str], str, int, str | None]] = field(default_factory=list)
-    #: absolute dotted names of the modules it imports (at any level)
-    imports: set[str] = field(default_factory=set)
     #: module-level ``name = callee(...)`` -> the callee's dotted name through the imports
     constructors: dict[str, str] = field(default_factory=dict)
-    #: it has a relative import (``from .x import y``)
-    relative: bool = False
 
 
 _files_cache: dict[Path, tuple[Path, ...]] = {}
@@ -270,7 +266,7 @@ def namespace_folder(linted: str) -> bool:
     root, _ = import_root(path)
     if root != path.parent or (root / "__init__.py").exists():
         return False
-    return any((summary := _summary(p, (b"",))) is not None and summary.relative for p in project_files(root) if p.parent == root)
+    return any(_imports_of(p)[1] for p in project_files(root) if p.parent == root)
 
 
 def module_of(linted: str) -> str:
@@ -415,16 +411,6 @@ def _summarise(tree: ast.Module, path: Path) -> _Summary:
                 head, _, rest = dotted.partition(".")
                 head = aliases.get(head, head)
                 out.constructors[local] = f"{head}.{rest}" if rest else head
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            out.imports.update(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom):
-            out.relative = out.relative or bool(node.level)
-            base = _absolute(node, package)
-            if base:
-                out.imports.add(base)
-                out.imports.update(f"{base}.{alias.name}" for alias in node.names)
-
     def visit(node: ast.AST, function: str | None, held: tuple[str, ...]) -> None:
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
             function, held = node.name, ()
