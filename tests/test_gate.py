@@ -188,3 +188,93 @@ def test_gate_tables_are_current() -> None:
 def test_file_write_gate(call: str, admitted: bool) -> None:
     code = f"import threading\nP = 'x'\ndef w(mode, m, kw):\n    {call}\nthreading.Thread(target=w).start()\n"
     assert ("ASL300" in _admitted(code)) is admitted
+
+
+# -- the thread gates need an entry point that reaches the write -------------------------------
+
+_WRITER = "def w():\n    open('f', 'w').write('x')\n"
+_STATE = "N = {}\ndef w():\n    N['k'] = 1\n"
+
+
+@pytest.mark.parametrize(
+    ("code", "rule", "admitted"),
+    [
+        # ASL300: reached directly, through a helper, a method, a lambda, a partial, a loop
+        (f"import threading\n{_WRITER}threading.Thread(target=w).start()\n", "ASL300", True),
+        (f"import threading\n{_WRITER}def r():\n    w()\nthreading.Thread(target=r).start()\n", "ASL300", True),
+        (f"import threading\n{_WRITER}def r():\n    pass\nthreading.Thread(target=r).start()\n", "ASL300", False),
+        # the writer is an argument of the target, not the target
+        (f"import threading\n{_WRITER}def r(f):\n    pass\nthreading.Thread(target=r, args=(w,)).start()\n", "ASL300", False),
+        (f"import threading\n{_WRITER}threading.Thread(target=lambda: w()).start()\n", "ASL300", True),
+        (f"import functools, threading\n{_WRITER}threading.Thread(target=functools.partial(w)).start()\n", "ASL300", True),
+        (f"{_WRITER}def r():\n    pass\nfor fn in (w, r):\n    pool.submit(fn)\n", "ASL300", True),
+        (f"{_WRITER}JOBS = [w]\nfor fn in JOBS:\n    pool.submit(fn)\n", "ASL300", True),
+        (f"{_WRITER}for fn in JOBS:\n    map(fn, [])\n", "ASL300", False),  # the builtin map runs nothing on a thread
+        (
+            "import threading\nclass J:\n    def run(self):\n        self.save()\n    def save(self):\n"
+            "        open('f', 'a').write('x')\nthreading.Thread(target=J().run).start()\n",
+            "ASL300",
+            True,
+        ),
+        (
+            "import threading\nclass W(threading.Thread):\n    def run(self):\n        open('f', 'a').write('x')\n",
+            "ASL300",
+            True,
+        ),
+        (
+            "from flask.views import MethodView\nclass Base(MethodView):\n    def _save(self):\n"
+            "        open('f', 'a').write('x')\nclass V(Base):\n    def post(self):\n        self._save()\n",
+            "ASL300",
+            True,
+        ),
+        (
+            f"from flask import Flask\napp = Flask(__name__)\n{_WRITER}@app.post('/')\ndef v():\n    w()\n",
+            "ASL300",
+            True,
+        ),
+        (
+            f"from flask import Flask\napp = Flask(__name__)\n{_WRITER}@app.post('/')\ndef v():\n    return 'x'\n",
+            "ASL300",
+            False,
+        ),
+        # ASL302
+        (f"import threading\n{_STATE}def r():\n    w()\nthreading.Thread(target=r).start()\n", "ASL302", True),
+        (f"import threading\n{_STATE}def r():\n    pass\nthreading.Thread(target=r).start()\n", "ASL302", False),
+        (f"from threading import Thread as T\n{_STATE}T(target=w).start()\n", "ASL302", True),
+        (
+            "from threading import Thread as T\nclass W(T):\n    def run(self):\n        open('f', 'a').write('x')\n",
+            "ASL300",
+            True,
+        ),
+        (f"import threading\n{_STATE}threading.Thread(*ARGS).start()\n", "ASL302", False),
+        (f"import threading\n{_STATE}threading.Thread(*ARGS, w).start()\n", "ASL302", True),
+        # ASL301: a module-level file object (or a csv writer on one) named by a threaded function
+        (
+            "import csv, threading\nLOG = open('l', 'a')\nW = csv.writer(LOG)\ndef w():\n    W.writerow([1])\n"
+            "threading.Thread(target=w).start()\n",
+            "ASL301",
+            True,
+        ),
+        (
+            "import threading\ndef init():\n    global LOG\n    LOG = open('l', 'a')\ndef w():\n    LOG.write('x')\n"
+            "threading.Thread(target=w).start()\n",
+            "ASL301",
+            True,
+        ),
+        (
+            "import threading\nLOG = open('l', 'a')\ndef w():\n    LOG.write('x')\ndef r():\n    pass\n"
+            "threading.Thread(target=r).start()\n",
+            "ASL301",
+            False,
+        ),
+        # ``f`` is bound to a file only inside a function: not a module-level file object
+        (
+            "import threading\nopen('l', 'a')\ndef g(p):\n    with open(p) as f:\n        return f.read()\n"
+            "def w(f):\n    f.write('x')\nthreading.Thread(target=w).start()\n",
+            "ASL301",
+            False,
+        ),
+    ],
+)
+def test_thread_gates_follow_calls_from_entry_points(code: str, rule: str, admitted: bool) -> None:
+    assert (rule in _admitted(code)) is admitted

@@ -35,6 +35,7 @@ CATALOGUE = {
     "ASL240": "blocking-input",
     "ASL250": "blocking-sync-primitive",
     "ASL260": "blocking-client",
+    "ASL290": "transitive-blocking-call",
     "ASL300": "shared-file-write",
     "ASL301": "shared-file-handle",
     "ASL302": "shared-state-race",
@@ -43,7 +44,7 @@ CATALOGUE = {
 FIX_SAFETY = {
     "ASL100": Safety.UNSAFE, "ASL101": Safety.SAFE, "ASL102": Safety.UNSAFE, "ASL103": None, "ASL104": None,
     "ASL200": Safety.SAFE, "ASL210": Safety.UNSAFE, "ASL220": Safety.UNSAFE, "ASL230": Safety.UNSAFE,
-    "ASL231": Safety.UNSAFE, "ASL240": Safety.UNSAFE, "ASL250": None, "ASL260": Safety.UNSAFE, "ASL300": Safety.UNSAFE,
+    "ASL231": Safety.UNSAFE, "ASL240": Safety.UNSAFE, "ASL250": None, "ASL260": Safety.UNSAFE, "ASL290": Safety.UNSAFE, "ASL300": Safety.UNSAFE,
     "ASL301": Safety.UNSAFE, "ASL302": Safety.UNSAFE,
 }
 

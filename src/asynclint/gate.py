@@ -44,7 +44,9 @@ if TYPE_CHECKING:
 R = TypeVar("R")
 
 #: the gates rules name (``Rule.gate``); a rule without one is admitted by its byte markers alone
-GATES = ("no-await", "coroutine-calls", "loop-run", "unawaited", "threads-write", "threads-handle", "threads-state")
+GATES = (
+    "no-await", "coroutine-calls", "loop-run", "unawaited", "helper-calls", "threads-write", "threads-handle", "threads-state",
+)
 
 _LOOP_RUNS = frozenset({"run", "run_until_complete", "run_forever"})
 #: calls that open a file for writing, or write it (``Path.write_text``)
@@ -95,6 +97,7 @@ def tables_json() -> str:
         "wildcard": sorted(wildcard),
         "coroutines": {k: sorted(v) for k, v in sorted(coroutines.items())},
         "entries": sorted(entries),
+        "blocking": compute_blocking(),
     }
     return json.dumps(data, indent=1, sort_keys=False) + "\n"
 
@@ -144,6 +147,37 @@ def compute_tables() -> _Tables:
         {k: frozenset(v) for k, v in coroutines.items()},
         entries | {f"@{d}" for d in decorators},
     )
+
+
+def compute_blocking() -> dict[str, Any]:
+    """The ASL2xx tables by qualified name, for ASL290's summaries (asynclint.callgraph): the
+    blocking functions (name -> code) and, per constructor, its objects' blocking methods (with
+    ``any``: every public method but those matching ``local``). A lock's ``acquire`` (taking it is
+    brief; ASL250 reports it only when held across an ``await``) is left out."""
+    from asynclint.semantics.blocking import CALLS, METHODS
+
+    return {
+        "calls": {name: CALLS[name].code for name in sorted(CALLS) if not CALLS[name].held},
+        "methods": {
+            ctor: {
+                "code": spec.blocking.code,
+                "methods": sorted(spec.methods),
+                "any": spec.any_method,
+                "local": spec.local.pattern if spec.local is not None else None,
+            }
+            for ctor, spec in sorted(METHODS.items())
+            if not spec.blocking.held
+        },
+    }
+
+
+@functools.lru_cache(maxsize=None)
+def blocking_tables() -> dict[str, Any]:
+    """:func:`compute_blocking`, read from ``data/gate_tables.json`` (no libcst)."""
+    import json
+    from importlib import resources
+
+    return json.loads(resources.files("asynclint").joinpath("data").joinpath(TABLES_FILE).read_text(encoding="utf-8"))["blocking"]
 
 
 def _root_and_last(name: str) -> tuple[str, str]:
@@ -384,7 +418,193 @@ def facts_of(tree: ast.Module) -> Facts:
         for names in (facts.coroutine_calls, facts.discarded, facts.discarded_own, facts.sync_calls, facts.module_calls, facts.awaited):
             if asname in names:
                 names.add(original)
+        # ``from threading import Thread as T``, ``from flask.views import MethodView as MV``
+        if asname in facts.entry_names:
+            facts.entry_names.add(original)
+        if f"@{asname}" in facts.entry_names:
+            facts.entry_names.add(f"@{original}")
     return facts
+
+
+class _Owner:
+    """A function or class of the module, for :func:`_threaded_effects`."""
+
+    __slots__ = ("refs", "write", "state", "sync", "globals")
+
+    def __init__(self, sync: bool) -> None:
+        #: every name read in its own body (``f``, the ``m`` of ``x.m``), nested bodies excluded
+        self.refs: set[str] = set()
+        self.write = False
+        self.state = False
+        self.sync = sync
+        #: names its ``global`` statements declare
+        self.globals: set[str] = set()
+
+
+#: the calls the rules take for entry-point registrations (``asynclint.semantics.entrypoints``), by
+#: last name: (position, keywords) of the argument that names the threaded target
+_TARGET_ARGS: dict[str, tuple[int, tuple[str, ...]]] = {
+    "Thread": (1, ("target",)),
+    "Timer": (1, ("function",)),
+    **{name: (0, ("func", "function")) for name in ("to_thread", "run_sync", "run_in_threadpool", "start_new_thread", "start_new")},
+    "Depends": (0, ("dependency",)),
+    "Security": (0, ("dependency",)),
+    **{name: (1, ("view",)) for name in ("path", "re_path", "url")},
+    "Route": (1, ("endpoint",)),
+    "APIRoute": (1, ("endpoint",)),
+}
+#: the same, for registrations that are always method calls (``pool.submit(f)``, ``app.add_url_rule``)
+_METHOD_TARGET_ARGS: dict[str, tuple[int, tuple[str, ...]]] = {
+    "run_in_executor": (1, ("func",)),
+    **{name: (0, ("fn", "func")) for name in ("submit", "map", "apply", "apply_async", "map_async", "imap", "imap_unordered", "starmap", "starmap_async")},
+    "add_task": (0, ("func",)),
+    "add_url_rule": (2, ("view_func",)),
+    "add_api_route": (1, ("endpoint",)),
+    "add_route": (1, ("route", "endpoint")),
+}
+
+
+def _names_in(node: ast.AST) -> set[str]:
+    out: set[str] = set()
+    for sub in ast.walk(node):
+        if isinstance(sub, ast.Name):
+            out.add(sub.id)
+        elif isinstance(sub, ast.Attribute):
+            out.add(sub.attr)
+    return out
+
+
+def _target_names(call: ast.Call, spec: tuple[int, tuple[str, ...]]) -> set[str]:
+    """The names in the argument a registration call runs on a thread (as the rules'
+    ``_arg`` finds it); every argument's names when a ``*`` or ``**`` argument hides the order."""
+    if any(isinstance(a, ast.Starred) for a in call.args) or any(k.arg is None for k in call.keywords):
+        out: set[str] = set()
+        for arg in (*call.args, *call.keywords):
+            out |= _names_in(arg)
+        return out
+    index, keywords = spec
+    for keyword in call.keywords:
+        if keyword.arg in keywords:
+            return _names_in(keyword.value)
+    return _names_in(call.args[index]) if len(call.args) > index else set()
+
+
+def _opens(node: ast.AST) -> bool:
+    return any(isinstance(sub, ast.Call) and _last(sub) == "open" for sub in ast.walk(node))
+
+
+def _threaded_effects(tree: ast.Module, facts: Facts) -> tuple[bool, bool, bool]:
+    """(a function a threaded entry point may reach writes a file, ... writes module state, ...
+    names a file object a module-level name may hold),
+    by names alone: the entry points are the functions named anywhere in the arguments of an
+    entry-point call, the sync functions with a registration decorator and the classes with a
+    threaded handler base; a function reaches every function, method and class whose name its body
+    reads, and a name bound by an assignment or a ``for`` reaches the names of its value. Every
+    call path the rules' own analysis follows is a path here, so a file where a flag is not set
+    has nothing for ASL300, ASL302 or ASL301 (in turn) to report."""
+    entries = _tables()[4]
+    owners: dict[str, list[_Owner]] = {}
+    bindings: dict[str, set[str]] = {}
+    seeds: set[str] = set()
+    #: (name, where) bound to a value that opens a file; module-level ones (or, below, bound to a
+    #: value naming one: ``csv.writer(LOG)``) are the file objects ASL301 looks for
+    opening: list[tuple[str, _Owner]] = []
+    module = _Owner(sync=False)
+    stack: list[tuple[ast.AST, _Owner]] = [(tree, module)]
+    while stack:
+        node, owner = stack.pop()
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            is_class = isinstance(node, ast.ClassDef)
+            inner = _Owner(sync=isinstance(node, ast.FunctionDef))
+            owners.setdefault(node.name, []).append(inner)
+            owner.refs.add(node.name)  # a class reaches its methods; a nested def is its parent's
+            if is_class:
+                assert isinstance(node, ast.ClassDef)
+                outer: list[ast.AST] = [*node.decorator_list, *node.bases, *node.keywords]
+                for base in node.bases:
+                    name = _last(base)
+                    if name is not None:
+                        inner.refs.add(name)
+                        if name in entries or facts.aliases.get(name) in entries:
+                            seeds.add(node.name)
+            else:
+                assert isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
+                outer = [*node.decorator_list, node.args, *([node.returns] if node.returns else [])]
+                decorators = {_last(d) for d in node.decorator_list}
+                decorators |= {facts.aliases.get(d or "") for d in decorators}
+                if inner.sync and any(f"@{d}" in entries for d in decorators if d):
+                    seeds.add(node.name)
+            stack.extend((child, owner) for child in outer)
+            stack.extend((child, inner) for child in node.body)
+            continue
+        if isinstance(node, ast.Name):
+            owner.refs.add(node.id)
+            continue
+        if isinstance(node, ast.Attribute):
+            owner.refs.add(node.attr)
+        elif isinstance(node, ast.Call):
+            name = _last(node)
+            for called in (name, facts.aliases.get(name or "")):
+                spec = _TARGET_ARGS.get(called or "")
+                if spec is None and isinstance(node.func, ast.Attribute):
+                    spec = _METHOD_TARGET_ARGS.get(called or "")
+                if spec is not None:
+                    seeds |= _target_names(node, spec)
+            if owner.sync and name in _FILE_WRITES and _may_write(node, name):
+                owner.write = True
+        elif isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign, ast.NamedExpr)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            value = _names_in(node.value) if node.value is not None else set()
+            opens = node.value is not None and _opens(node.value)
+            for target in targets:
+                for sub in ast.walk(target):
+                    if isinstance(sub, ast.Name):
+                        bindings.setdefault(sub.id, set()).update(value)
+                        if opens:
+                            opening.append((sub.id, owner))
+                    elif owner.sync and isinstance(sub, (ast.Subscript, ast.Attribute)) and not isinstance(node, ast.NamedExpr):
+                        root = _target_root(sub)
+                        if root is not None and (
+                            root in facts.module_names or (root == "self" and facts.module_calls & facts.class_names)
+                        ):
+                            owner.state = True
+        elif isinstance(node, (ast.For, ast.AsyncFor, ast.comprehension)):
+            value = _names_in(node.iter)
+            for sub in ast.walk(node.target):
+                if isinstance(sub, ast.Name):
+                    bindings.setdefault(sub.id, set()).update(value)
+        elif isinstance(node, ast.withitem) and node.optional_vars is not None:
+            value = _names_in(node.context_expr)
+            opens = _opens(node.context_expr)
+            for sub in ast.walk(node.optional_vars):
+                if isinstance(sub, ast.Name):
+                    bindings.setdefault(sub.id, set()).update(value)
+                    if opens:
+                        opening.append((sub.id, owner))
+        elif isinstance(node, ast.Global):
+            owner.globals.update(node.names)
+            owner.state = owner.state or owner.sync
+        stack.extend((child, owner) for child in ast.iter_child_nodes(node))
+    write = state = False
+    seen: set[str] = set()
+    queue = list(seeds)
+    while queue:
+        name = queue.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        for found in owners.get(name, ()):
+            write = write or found.write
+            state = state or found.state
+            queue.extend(found.refs - seen)
+        queue.extend(bindings.get(name, set()) - seen)
+    opened = {name for name, where in opening if where is module or name in where.globals}
+    grown = True
+    while grown:
+        more = {name for name, refs in bindings.items() if name not in opened and refs & opened}
+        opened |= more
+        grown = bool(more)
+    return write, state, bool(opened & seen)
 
 
 def _blocking_possible(facts: Facts, config: Config, code: str) -> bool:
@@ -460,6 +680,9 @@ def admits(rule: Any, facts: Facts, config: Config) -> bool:
         return bool(facts.coroutine_calls & _LOOP_RUNS)
     if gate == "unawaited":
         return _unawaited_possible(facts)
+    if gate == "helper-calls":
+        # a call in a coroutine body that is not awaited; :func:`admitted` then follows it
+        return bool(facts.coroutine_calls)
     if gate == "threads-write":
         # a file opened for writing or written by a Path method, in some function
         return facts.file_write and _entry_possible(facts, config)
@@ -472,15 +695,32 @@ def admits(rule: Any, facts: Facts, config: Config) -> bool:
     raise ValueError(f"unknown gate {gate!r}")
 
 
-def admitted(rules: Sequence[R], tree: ast.Module, config: Config) -> list[R]:
+#: the gates :func:`_threaded_effects` narrows, in the order of its flags
+_REACH_GATES = ("threads-write", "threads-state", "threads-handle")
+
+
+def admitted(rules: Sequence[R], tree: ast.Module, config: Config, path: str = "") -> list[R]:
     """The rules of ``rules`` (classes or asynclint.specs.Spec) the gate keeps for the file whose
-    tree is ``tree``."""
+    tree is ``tree`` (at ``path``: ASL290 follows imports from there)."""
     if all(rule.gate is None for rule in rules):  # type: ignore[attr-defined]
         return list(rules)
     facts = facts_of(tree)
     if facts.invalid:
         return list(rules)
-    return [rule for rule in rules if admits(rule, facts, config)]
+    kept = [rule for rule in rules if admits(rule, facts, config)]
+    reach = [rule for rule in kept if rule.gate in _REACH_GATES]  # type: ignore[attr-defined]
+    if reach and not config.thread_entrypoints and not facts.roots & _FRAMEWORK_ROOTS:
+        # the thread rules need an entry point that reaches the write, not only both in the file
+        effects = dict(zip(_REACH_GATES, _threaded_effects(tree, facts)))
+        dropped = {r.code for r in reach if not effects[r.gate]}  # type: ignore[attr-defined]
+        kept = [rule for rule in kept if rule.code not in dropped]  # type: ignore[attr-defined]
+    if any(rule.gate == "helper-calls" for rule in kept):  # type: ignore[attr-defined]
+        # ASL290's analysis is itself a walk of this tree and of the modules it calls into
+        from asynclint import callgraph
+
+        if not callgraph.coroutine_findings(tree, path, config):
+            kept = [rule for rule in kept if rule.gate != "helper-calls"]  # type: ignore[attr-defined]
+    return kept
 
 
 if __name__ == "__main__":

@@ -192,7 +192,7 @@ def prepare(
             result.findings.append(_native_finding(path, native))
         return result, None, None
     if USE_GATE and isinstance(native, ast.Module):
-        rules = gate.admitted(rules, native, config)
+        rules = gate.admitted(rules, native, config, path)
         if not rules:
             result.gated = True
             return result, None, native

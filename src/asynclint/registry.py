@@ -33,6 +33,7 @@ RULE_TABLE: tuple[tuple[str, str, bool], ...] = (
     ("ASL240", "blocking-input", True),
     ("ASL250", "blocking-sync-primitive", True),
     ("ASL260", "blocking-client", True),
+    ("ASL290", "transitive-blocking-call", True),
     ("ASL300", "shared-file-write", True),
     ("ASL301", "shared-file-handle", True),
     ("ASL302", "shared-state-race", True),

@@ -93,6 +93,7 @@ SPECS: dict[str, Spec] = {
         Spec("ASL240", (b"input",), COROUTINE_DEF, _BLOCKING),
         Spec("ASL250", (b"threading", b"queue", b"futures", b"run_coroutine_threadsafe"), COROUTINE_DEF, _BLOCKING),
         Spec("ASL260", (b"async",), COROUTINE_DEF, _BLOCKING),
+        Spec("ASL290", (b"async",), COROUTINE_DEF, "helper-calls"),
         Spec("ASL300", THREAD_MARKERS, None, "threads-write", threaded=True),
         Spec("ASL301", THREAD_MARKERS, None, "threads-handle", threaded=True),
         Spec("ASL302", THREAD_MARKERS, None, "threads-state", threaded=True),

@@ -1,0 +1,569 @@
+"""ASL290's analysis: which sync functions block the event loop through the calls they make.
+
+Each module is summarised once from CPython's ``ast`` (no libcst): for every sync function and
+method, the first call in its own body that an ASL2xx table names (nested ``def``/``lambda`` bodies
+excluded: they run when called, not here) and the calls it makes, resolved through the module's
+imports, ``self.method()`` within a class and the module's own functions. Summaries are kept per
+process by file signature.
+
+A call in a coroutine body is followed into the function it names: in the same module, in another
+module of the project (imports resolved from the import root of the linted file: packages, ``src/``
+layouts, relative imports), or in the standard library and the installed packages of the active
+environment (their source files, read the same way). "Blocks" propagates through the call graph
+depth-first with a bound on depth and on the modules read; a function on a cycle being explored
+counts as not blocking for that path only. A call reported by an ASL2xx rule itself is left to that
+rule. Library functions that touch the disk or network but are not a problem where they are called
+from (lazy one-time setup, cached lookups) are listed in :data:`NOT_BLOCKING` with the reason.
+
+Files read are recorded with :mod:`asynclint.deps`, so a cached result is used again only while the
+helper modules it depends on are unchanged.
+"""
+from __future__ import annotations
+
+import ast
+import builtins
+import os
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Iterator
+
+from asynclint import deps
+
+if TYPE_CHECKING:
+    from asynclint.config import Config
+
+#: how many calls deep a chain is followed from the coroutine's call
+MAX_DEPTH = 6
+#: how many calls deep a chain may go inside libraries (the standard library, installed packages)
+MAX_LIBRARY_DEPTH = 3
+#: modules summarised per process (beyond it, unresolved calls count as not blocking)
+MAX_MODULES = 2000
+
+#: library functions whose blocking work is not a problem where code calls them, or that the
+#: summaries would misread: qualified name -> why
+NOT_BLOCKING: dict[str, str] = {
+    "logging.getLogger": "a dictionary lookup after the first call",
+    "logging.basicConfig": "one-time setup at start-up",
+    "warnings.warn": "writes a warning to stderr once per location",
+    "mimetypes.guess_type": "reads the system's MIME tables once per process, then answers from memory",
+    "mimetypes.guess_extension": "as guess_type",
+    "locale.getpreferredencoding": "reads the environment, not files",
+    "platform.system": "cached after the first call",
+    "platform.machine": "cached after the first call",
+    "importlib.metadata.version": "reads one small metadata file; usually at start-up",
+    "inspect.getsource": "debugging and introspection, not request paths",
+    "traceback.format_exc": "reads source lines for the report; on error paths only",
+    "traceback.print_exc": "as format_exc",
+    "tempfile.gettempdir": "cached after the first call",
+}
+
+_BUILTINS = frozenset(dir(builtins))
+
+
+@dataclass
+class Function:
+    """One sync function or method of a module."""
+
+    line: int
+    #: the first blocking call of its own body: (how it is shown, its line)
+    direct: tuple[str, int] | None = None
+    #: the calls of its own body: (reference, line, how it is shown); a reference is ``.name`` /
+    #: ``.Class.method`` for this module's functions, else a dotted name through the imports
+    calls: list[tuple[str, int, str]] = field(default_factory=list)
+
+
+@dataclass
+class Module:
+    name: str
+    path: str
+    functions: dict[str, Function] = field(default_factory=dict)
+    #: module-level name -> what it was imported as (``read_config`` -> ``pkg.storage.read_config``)
+    imports: dict[str, str] = field(default_factory=dict)
+    classes: set[str] = field(default_factory=set)
+    library: bool = False
+
+
+@dataclass(frozen=True)
+class Step:
+    """One call of a chain: how it is shown, and where it is."""
+
+    shown: str
+    path: str
+    line: int
+
+
+# -- names ---------------------------------------------------------------------------------------
+
+
+def _dotted(expr: ast.expr) -> str | None:
+    parts: list[str] = []
+    while isinstance(expr, ast.Attribute):
+        parts.append(expr.attr)
+        expr = expr.value
+    if not isinstance(expr, ast.Name):
+        return None
+    parts.append(expr.id)
+    return ".".join(reversed(parts))
+
+
+def _absolute(node: ast.ImportFrom, package: str) -> str:
+    if not node.level:
+        return node.module or ""
+    parts = package.split(".") if package else []
+    if node.level > 1:
+        parts = parts[: max(len(parts) - (node.level - 1), 0)]
+    base = ".".join(parts)
+    if node.module:
+        base = f"{base}.{node.module}" if base else node.module
+    return base
+
+
+def _add_imports(node: ast.Import | ast.ImportFrom, package: str, into: dict[str, str]) -> None:
+    if isinstance(node, ast.Import):
+        for alias in node.names:
+            if alias.asname:
+                into[alias.asname] = alias.name
+            else:
+                head = alias.name.split(".", 1)[0]
+                into[head] = head
+        return
+    base = _absolute(node, package)
+    for alias in node.names:
+        if alias.name != "*":
+            into[alias.asname or alias.name] = f"{base}.{alias.name}" if base else alias.name
+
+
+def _own_nodes(body: list[ast.stmt]) -> Iterator[ast.AST]:
+    """The nodes of a function body, without the bodies of nested functions, lambdas and classes
+    (their decorators and defaults, which run here, included)."""
+    stack: list[ast.AST] = list(reversed(body))
+    while stack:
+        node = stack.pop()
+        yield node
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            stack.extend([*node.decorator_list, *node.args.defaults, *(d for d in node.args.kw_defaults if d)])
+        elif isinstance(node, ast.Lambda):
+            stack.extend([*node.args.defaults, *(d for d in node.args.kw_defaults if d)])
+        elif isinstance(node, ast.ClassDef):
+            stack.extend([*node.decorator_list, *node.bases, *node.keywords])
+        else:
+            stack.extend(reversed(list(ast.iter_child_nodes(node))))
+
+
+def _local_names(func: ast.FunctionDef | ast.AsyncFunctionDef, package: str) -> tuple[set[str], dict[str, str], dict[str, str]]:
+    """(names the function binds, its own imports, locals bound once to a call: name -> callee)."""
+    args = func.args
+    bound = {a.arg for a in (*args.posonlyargs, *args.args, *args.kwonlyargs)}
+    bound |= {a.arg for a in (args.vararg, args.kwarg) if a is not None}
+    imports: dict[str, str] = {}
+    built: dict[str, str] = {}
+    counts: dict[str, int] = {}
+    for node in _own_nodes(func.body):
+        if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
+            bound.add(node.id)
+            counts[node.id] = counts.get(node.id, 0) + 1
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            bound.add(node.name)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            _add_imports(node, package, imports)
+        elif isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+            if isinstance(node.value, ast.Call):
+                callee = _dotted(node.value.func)
+                if callee is not None:
+                    built[node.targets[0].id] = callee
+        elif isinstance(node, ast.withitem) and isinstance(node.optional_vars, ast.Name):
+            if isinstance(node.context_expr, ast.Call):
+                callee = _dotted(node.context_expr.func)
+                if callee is not None:
+                    built[node.optional_vars.id] = callee
+    built = {k: v for k, v in built.items() if counts.get(k, 0) == 1}
+    return bound, imports, built
+
+
+class _Names:
+    """Resolves the callee of a call in one function of one module."""
+
+    def __init__(self, module: Module, module_bound: set[str], func: ast.FunctionDef | ast.AsyncFunctionDef, cls: str | None, package: str) -> None:
+        self.module = module
+        self.module_bound = module_bound
+        self.bound, self.imports, self.built = _local_names(func, package)
+        params = [*func.args.posonlyargs, *func.args.args]
+        decorators = {_dotted(d) for d in func.decorator_list}
+        self.cls = cls
+        self.self_name = params[0].arg if cls is not None and params and "staticmethod" not in decorators else None
+
+    def qualified(self, dotted: str) -> str | None:
+        """The qualified name of a dotted expression through the imports (``builtins.open`` for a
+        builtin nothing rebinds), or None for a local value."""
+        root, _, rest = dotted.partition(".")
+        target = self.imports.get(root)
+        if target is None and root not in self.bound:
+            target = self.module.imports.get(root)
+            if target is None and root not in self.module_bound and root in _BUILTINS:
+                target = f"builtins.{root}"
+        if target is None:
+            return None
+        return f"{target}.{rest}" if rest else target
+
+    def instance(self, expr: ast.expr) -> str | None:
+        """``requests.Session`` for ``s`` bound once to ``requests.Session()``, or for the call itself."""
+        if isinstance(expr, ast.Call):
+            callee = _dotted(expr.func)
+            return self.qualified(callee) if callee is not None else None
+        if isinstance(expr, ast.Name) and expr.id in self.built:
+            return self.qualified(self.built[expr.id])
+        return None
+
+    def reference(self, func: ast.expr) -> str | None:
+        """A reference to the function a call runs: ``.f``, ``.C.m``, or a dotted name."""
+        dotted = _dotted(func)
+        if dotted is None:
+            return None
+        root, _, rest = dotted.partition(".")
+        if self.self_name is not None and root == self.self_name and rest and "." not in rest:
+            return f".{self.cls}.{rest}"
+        if root in self.bound or root in self.imports:
+            return self.qualified(dotted)
+        if root in self.module.functions and not rest:
+            return f".{root}"
+        if root in self.module.classes and "." not in rest:
+            return f".{root}.{rest or '__init__'}"
+        return self.qualified(dotted)
+
+
+def _blocking_call(names: _Names, call: ast.Call, config: Config | None) -> str | None:
+    """How a call that an ASL2xx table names is shown (``time.sleep``, ``requests.Session().get``)."""
+    from asynclint.gate import blocking_tables
+
+    tables = blocking_tables()
+    dotted = _dotted(call.func)
+    if dotted is not None:
+        qualified = names.qualified(dotted)
+        if qualified is not None:
+            extra = config.extra_blocking_calls if config is not None else {}
+            if qualified in tables["calls"] or qualified in extra:
+                return qualified.removeprefix("builtins.")
+    if isinstance(call.func, ast.Attribute):
+        ctor = names.instance(call.func.value)
+        spec = tables["methods"].get(ctor) if ctor is not None else None
+        if spec is not None:
+            method = call.func.attr
+            import re
+
+            if method in spec["methods"] or (
+                spec["any"] and not method.startswith("_") and not (spec["local"] and re.fullmatch(spec["local"], method))
+            ):
+                return f"{ctor}().{method}"
+    return None
+
+
+# -- summaries -----------------------------------------------------------------------------------
+
+
+def summarise(tree: ast.Module, name: str, path: str, package: str, config: Config | None = None, library: bool = False) -> Module:
+    module = Module(name=name, path=path, library=library)
+    module_bound: set[str] = set()
+    defs: list[tuple[ast.FunctionDef, str | None, str]] = []
+    for stmt in _module_level(tree.body):
+        if isinstance(stmt, (ast.Import, ast.ImportFrom)):
+            _add_imports(stmt, package, module.imports)
+        elif isinstance(stmt, ast.FunctionDef):
+            module.functions[stmt.name] = Function(stmt.lineno)
+            defs.append((stmt, None, stmt.name))
+        elif isinstance(stmt, ast.AsyncFunctionDef):
+            module_bound.add(stmt.name)
+        elif isinstance(stmt, ast.ClassDef):
+            module.classes.add(stmt.name)
+            for item in _module_level(stmt.body):
+                if isinstance(item, ast.FunctionDef):
+                    qual = f"{stmt.name}.{item.name}"
+                    module.functions[qual] = Function(item.lineno)
+                    defs.append((item, stmt.name, qual))
+        else:
+            for node in ast.walk(stmt):
+                if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
+                    module_bound.add(node.id)
+    module_bound -= set(module.imports)
+    for func, cls, qual in defs:
+        summary = module.functions[qual]
+        names = _Names(module, module_bound, func, cls, package)
+        for node in _own_nodes(func.body):
+            if not isinstance(node, ast.Call):
+                continue
+            shown = _blocking_call(names, node, config)
+            if shown is not None:
+                if summary.direct is None:
+                    summary.direct = (shown, node.lineno)
+                continue
+            ref = names.reference(node.func)
+            if ref is not None:
+                summary.calls.append((ref, node.lineno, _dotted(node.func) or ref))
+    return module
+
+
+def _module_level(body: list[ast.stmt]) -> Iterator[ast.stmt]:
+    """Statements of a module or class body, with those under ``if``/``try`` (``if TYPE_CHECKING``,
+    ``try: import x``) included."""
+    for stmt in body:
+        if isinstance(stmt, ast.If):
+            yield from _module_level(stmt.body)
+            yield from _module_level(stmt.orelse)
+        elif isinstance(stmt, ast.Try):
+            yield from _module_level(stmt.body)
+            for handler in stmt.handlers:
+                yield from _module_level(handler.body)
+            yield from _module_level(stmt.orelse)
+            yield from _module_level(stmt.finalbody)
+        else:
+            yield stmt
+
+
+# -- the project and the libraries ---------------------------------------------------------------
+
+_summaries: dict[tuple[str, deps.Signature, bool], Module | None] = {}
+_files: dict[tuple[str, str], str | None] = {}
+
+
+def _import_root(path: Path) -> tuple[Path, str]:
+    path = path.resolve()
+    parts = [] if path.stem == "__init__" else [path.stem]
+    folder = path.parent
+    while (folder / "__init__.py").is_file() and folder.parent != folder:
+        parts.insert(0, folder.name)
+        folder = folder.parent
+    return folder, ".".join(parts)
+
+
+def _find(base: Path, module: str) -> str | None:
+    target = base.joinpath(*module.split("."))
+    for candidate in (target.with_suffix(".py"), target / "__init__.py"):
+        if candidate.is_file():
+            return str(candidate)
+    return None
+
+
+def _library_roots() -> list[Path]:
+    here = os.getcwd()
+    return [Path(p) for p in sys.path if p and os.path.abspath(p) != here and os.path.isdir(p)]
+
+
+class Index:
+    """The modules one linted file can reach: its project's, then the libraries'."""
+
+    def __init__(self, path: str, config: Config | None) -> None:
+        self.config = config
+        self.root, self.name = _import_root(Path(path)) if path else (Path.cwd(), "")
+        self.library_roots = _library_roots()
+
+    def locate(self, module: str) -> tuple[str, bool] | None:
+        """(the file of ``module``, whether it is a library's)."""
+        key = (str(self.root), module)
+        if key not in _files:
+            found = _find(self.root, module)
+            _files[key] = found
+            deps.record(self.root.joinpath(*module.split(".")).with_suffix(".py"))
+        found = _files[key]
+        if found is not None:
+            return found, False
+        lkey = ("", module)
+        if lkey not in _files:
+            _files[lkey] = next((f for f in (_find(r, module) for r in self.library_roots) if f), None)
+        found = _files[lkey]
+        return (found, True) if found is not None else None
+
+    def module(self, name: str) -> Module | None:
+        located = self.locate(name)
+        if located is None:
+            return None
+        path, library = located
+        if not library:
+            deps.record(path)
+        key = (path, deps.signature(path), library)
+        if key not in _summaries:
+            if len(_summaries) >= MAX_MODULES:
+                return None
+            _summaries[key] = _summarise_file(path, name, library, self.config)
+        return _summaries[key]
+
+    def resolve(self, ref: str, here: Module, hops: int = 0) -> tuple[Module, str] | None:
+        """The module and qualified name of the function ``ref`` names, seen from ``here``."""
+        if ref.startswith("."):
+            return (here, ref[1:]) if ref[1:] in here.functions else None
+        if hops > 4:
+            return None
+        parts = ref.split(".")
+        for i in range(len(parts) - 1, 0, -1):
+            module = self.module(".".join(parts[:i]))
+            if module is None:
+                continue
+            rest = parts[i:]
+            qual = ".".join(rest)
+            if qual in module.functions:
+                return module, qual
+            if len(rest) == 1 and rest[0] in module.classes and f"{rest[0]}.__init__" in module.functions:
+                return module, f"{rest[0]}.__init__"
+            target = module.imports.get(rest[0])
+            if target is not None and target != ref:
+                # a name the module imports (a package re-exporting its submodule's function)
+                return self.resolve(".".join([target, *rest[1:]]), module, hops + 1)
+            return None
+        return None
+
+
+def _summarise_file(path: str, name: str, library: bool, config: Config | None) -> Module | None:
+    try:
+        with open(path, "rb") as fh:
+            source = fh.read()
+        tree = ast.parse(source, path)
+    except (OSError, SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+    package = name if Path(path).stem == "__init__" else name.rpartition(".")[0]
+    return summarise(tree, name, path, package, config, library)
+
+
+# -- chains --------------------------------------------------------------------------------------
+
+
+class Chains:
+    """Whether functions block, and through which calls; memoised for one linted file."""
+
+    def __init__(self, index: Index) -> None:
+        self.index = index
+        self.memo: dict[tuple[str, str], list[Step] | None] = {}
+        self.active: set[tuple[str, str]] = set()
+        self.cut = False
+
+    def of(self, module: Module, qual: str, depth: int = 0, library_depth: int = 0) -> list[Step] | None:
+        """The chain from ``module.qual`` to a blocking call (its calls, then the blocking call), or None."""
+        key = (module.path, qual)
+        if key in self.memo:
+            return self.memo[key]
+        if key in self.active:
+            self.cut = True
+            return None
+        if depth > MAX_DEPTH or (module.library and library_depth > MAX_LIBRARY_DEPTH):
+            self.cut = True
+            return None
+        if module.library and f"{module.name}.{qual}" in NOT_BLOCKING:
+            self.memo[key] = None
+            return None
+        function = module.functions.get(qual)
+        if function is None:
+            return None
+        found: list[Step] | None = None
+        if function.direct is not None:
+            shown, line = function.direct
+            found = [Step(f"{shown}()", module.path, line)]
+        else:
+            self.active.add(key)
+            cut_before, self.cut = self.cut, False
+            for ref, line, shown in function.calls:
+                target = self.index.resolve(ref, module)
+                if target is None:
+                    continue
+                callee, callee_qual = target
+                inner = self.of(callee, callee_qual, depth + 1, library_depth + (1 if callee.library else 0))
+                if inner is not None:
+                    found = [Step(f"{shown}()", module.path, line), *inner]
+                    break
+            self.active.discard(key)
+            cut_here = self.cut
+            self.cut = cut_before or cut_here
+            if found is None and cut_here:
+                return None  # a cycle or a bound cut this search short: not known, not memoised
+        self.memo[key] = found
+        return found
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A call in a coroutine body to a sync function that blocks: where, and the chain."""
+
+    coroutine: str  # the enclosing functions and classes, dotted
+    callee: str  # the call's callee as written (``storage.read_config``)
+    line: int
+    chain: tuple[Step, ...]
+
+
+def coroutine_findings(tree: ast.Module, path: str, config: Config | None = None) -> list[Finding]:
+    """ASL290's findings for one module: each call in a coroutine body (not awaited, not an
+    ASL2xx call itself) to a sync function that blocks, with the chain to the blocking call."""
+    index = Index(path, config)
+    package = index.name if Path(path).stem == "__init__" else index.name.rpartition(".")[0]
+    me = summarise(tree, index.name, path, package, config)
+    chains = Chains(index)
+    out: list[Finding] = []
+    for func, owner, cls in _coroutines(tree):
+        module_bound = _module_bound(tree, me)
+        names = _Names(me, module_bound, func, cls, package)
+        awaited = {id(n.value) for n in _own_nodes(func.body) if isinstance(n, ast.Await)}
+        for node in _own_nodes(func.body):
+            if not isinstance(node, ast.Call) or id(node) in awaited:
+                continue
+            if _blocking_call(names, node, config) is not None:
+                continue  # an ASL2xx call: that rule reports it
+            ref = names.reference(node.func)
+            if ref is None:
+                continue
+            target = index.resolve(ref, me)
+            if target is None:
+                continue
+            callee, qual = target
+            chain = chains.of(callee, qual, 1, 1 if callee.library else 0)
+            if chain is not None:
+                shown = _dotted(node.func) or ref
+                out.append(Finding(owner, shown, node.lineno, (Step(f"{shown}()", path, node.lineno), *chain)))
+    return out
+
+
+def _module_bound(tree: ast.Module, module: Module) -> set[str]:
+    bound: set[str] = set()
+    for stmt in _module_level(tree.body):
+        if isinstance(stmt, ast.AsyncFunctionDef):
+            bound.add(stmt.name)
+        elif not isinstance(stmt, (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.ClassDef)):
+            for node in ast.walk(stmt):
+                if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
+                    bound.add(node.id)
+    return bound - set(module.imports)
+
+
+def _coroutines(tree: ast.Module) -> Iterator[tuple[ast.AsyncFunctionDef, str, str | None]]:
+    """Every ``async def`` of the module: (it, its dotted owner path, its class when a method)."""
+    stack: list[tuple[ast.AST, str, str | None]] = [(tree, "", None)]
+    while stack:
+        node, prefix, cls = stack.pop()
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, ast.AsyncFunctionDef):
+                qual = f"{prefix}{child.name}"
+                yield child, qual, cls
+                stack.append((child, f"{qual}.", None))
+            elif isinstance(child, ast.FunctionDef):
+                stack.append((child, f"{prefix}{child.name}.", None))
+            elif isinstance(child, ast.ClassDef):
+                stack.append((child, f"{prefix}{child.name}.", child.name))
+            else:
+                stack.append((child, prefix, cls))
+
+
+def describe(chain: tuple[Step, ...], linted: str) -> str:
+    """``load() -> read_config() -> open() at settings.py:12`` (the place is the blocking call's)."""
+    last = chain[-1]
+    try:
+        where = os.path.relpath(last.path, os.path.dirname(os.path.abspath(linted)) or ".")
+    except ValueError:
+        where = last.path
+    if where.startswith(".." + os.sep + ".."):
+        where = _short_library_path(last.path)
+    return " -> ".join(step.shown for step in chain) + f" at {where}:{last.line}"
+
+
+def _short_library_path(path: str) -> str:
+    """``ssl.py`` or ``pytz/__init__.py``: a library file from its import root."""
+    for root in sorted(_library_roots(), key=lambda p: -len(str(p))):
+        try:
+            return str(Path(path).relative_to(root))
+        except ValueError:
+            continue
+    return path
