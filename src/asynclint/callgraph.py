@@ -58,6 +58,18 @@ NOT_BLOCKING: dict[str, str] = {
     "tempfile.gettempdir": "cached after the first call",
 }
 
+#: library modules whose file reads are a debugger's or a traceback's (source lines, cached by
+#: ``linecache``), not a request path's
+NOT_BLOCKING_MODULES: dict[str, str] = {
+    "inspect": "reads source files for introspection and debug pages",
+    "linecache": "a cache of source lines for tracebacks",
+    "traceback": "formats tracebacks; error paths only",
+}
+#: blocking calls that end no chain: importing a module that is already imported is a dictionary
+#: lookup, and helpers import lazily once (a backend, a session engine, an extension)
+NOT_CHAIN_ENDS = frozenset({"importlib.import_module"})
+_CACHES = frozenset({"lru_cache", "cache", "cached_property"})
+
 _BUILTINS = frozenset(dir(builtins))
 
 
@@ -66,11 +78,18 @@ class Function:
     """One sync function or method of a module."""
 
     line: int
-    #: the first blocking call of its own body: (how it is shown, its line)
-    direct: tuple[str, int] | None = None
-    #: the calls of its own body: (reference, line, how it is shown); a reference is ``.name`` /
-    #: ``.Class.method`` for this module's functions, else a dotted name through the imports
-    calls: list[tuple[str, int, str]] = field(default_factory=list)
+    #: its parameters, in order (``self`` included)
+    params: tuple[str, ...] = ()
+    #: the first blocking call of its own body: (how it is shown, its line, the parameter an
+    #: enclosing ``if`` tests, or None: ``if fileobj is None: fileobj = open(...)`` opens a file only
+    #: when the caller passes none)
+    direct: tuple[str, int, str | None] | None = None
+    #: the calls of its own body: (reference, line, how it is shown, arguments); a reference is
+    #: ``.name`` / ``.Class.method`` for this module's functions, else a dotted name through the
+    #: imports; arguments are (positional kinds, keyword -> kind), see :func:`_kind`
+    calls: list[tuple[str, int, str, tuple[tuple[str, ...], dict[str, str]]]] = field(default_factory=list)
+    #: memoised (``functools.lru_cache``, ``functools.cache``): it does its work once
+    cached: bool = False
 
 
 @dataclass
@@ -269,7 +288,7 @@ def summarise(tree: ast.Module, name: str, path: str, package: str, config: Conf
         if isinstance(stmt, (ast.Import, ast.ImportFrom)):
             _add_imports(stmt, package, module.imports)
         elif isinstance(stmt, ast.FunctionDef):
-            module.functions[stmt.name] = Function(stmt.lineno)
+            module.functions[stmt.name] = _function(stmt)
             defs.append((stmt, None, stmt.name))
         elif isinstance(stmt, ast.AsyncFunctionDef):
             module_bound.add(stmt.name)
@@ -278,7 +297,7 @@ def summarise(tree: ast.Module, name: str, path: str, package: str, config: Conf
             for item in _module_level(stmt.body):
                 if isinstance(item, ast.FunctionDef):
                     qual = f"{stmt.name}.{item.name}"
-                    module.functions[qual] = Function(item.lineno)
+                    module.functions[qual] = _function(item)
                     defs.append((item, stmt.name, qual))
         else:
             for node in ast.walk(stmt):
@@ -288,18 +307,87 @@ def summarise(tree: ast.Module, name: str, path: str, package: str, config: Conf
     for func, cls, qual in defs:
         summary = module.functions[qual]
         names = _Names(module, module_bound, func, cls, package)
+        params = set(summary.params)
+        guards = _guards(func.body, params)
         for node in _own_nodes(func.body):
             if not isinstance(node, ast.Call):
                 continue
             shown = _blocking_call(names, node, config)
             if shown is not None:
-                if summary.direct is None:
-                    summary.direct = (shown, node.lineno)
+                if summary.direct is None and shown not in NOT_CHAIN_ENDS:
+                    summary.direct = (shown, node.lineno, guards.get(id(node)))
                 continue
             ref = names.reference(node.func)
             if ref is not None:
-                summary.calls.append((ref, node.lineno, _dotted(node.func) or ref))
+                args = (tuple(_kind(a, params) for a in node.args), {k.arg: _kind(k.value, params) for k in node.keywords if k.arg})
+                summary.calls.append((ref, node.lineno, _dotted(node.func) or ref, args))
     return module
+
+
+def _function(func: ast.FunctionDef) -> Function:
+    args = func.args
+    decorators = {(_dotted(d.func if isinstance(d, ast.Call) else d) or "").rpartition(".")[2] for d in func.decorator_list}
+    params = tuple(a.arg for a in (*args.posonlyargs, *args.args, *args.kwonlyargs))
+    if "staticmethod" in decorators:
+        params = ("", *params)  # called like a method, with nothing passed for the blank
+    return Function(func.lineno, params=params, cached=bool(decorators & _CACHES))
+
+
+def _kind(arg: ast.expr, params: set[str]) -> str:
+    """What a call passes: ``param:NAME`` (the caller's own parameter), ``str`` (a string: a
+    path), ``*`` (unpacked: anything), ``other``."""
+    if isinstance(arg, ast.Starred):
+        return "*"
+    if isinstance(arg, ast.Name) and arg.id in params:
+        return f"param:{arg.id}"
+    if isinstance(arg, ast.JoinedStr) or (isinstance(arg, ast.Constant) and isinstance(arg.value, (str, bytes))):
+        return "str"
+    return "other"
+
+
+def _guards(body: list[ast.stmt], params: set[str]) -> dict[int, str]:
+    """Calls under an ``if`` whose test names a parameter: call id -> that parameter."""
+    out: dict[int, str] = {}
+
+    def visit(stmts: list[ast.stmt], guard: str | None) -> None:
+        for stmt in stmts:
+            if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                continue
+            if isinstance(stmt, ast.If):
+                tested = next((n.id for n in ast.walk(stmt.test) if isinstance(n, ast.Name) and n.id in params), None)
+                inner = guard or tested
+                visit(stmt.body, inner)
+                visit(stmt.orelse, inner)
+                continue
+            if guard is not None:
+                for node in ast.walk(stmt):
+                    if isinstance(node, ast.Call):
+                        out[id(node)] = guard
+            for field_name in ("body", "orelse", "finalbody", "handlers"):
+                inner_body = getattr(stmt, field_name, None)
+                if isinstance(inner_body, list) and inner_body and isinstance(inner_body[0], ast.stmt):
+                    visit(inner_body, guard)
+                elif field_name == "handlers" and inner_body:
+                    for handler in inner_body:
+                        visit(handler.body, guard)
+
+    visit(body, None)
+    return out
+
+
+def _passed(function: Function, param: str, args: tuple[tuple[str, ...], dict[str, str]], bound: bool) -> str | None:
+    """The kind of argument a call gives ``function``'s parameter ``param`` (None: the default)."""
+    positional, keywords = args
+    if param in keywords:
+        return keywords[param]
+    if "*" in positional:
+        return "*"
+    params = function.params[1:] if bound else function.params
+    if param in params:
+        index = params.index(param)
+        if index < len(positional):
+            return positional[index]
+    return None
 
 
 def _module_level(body: list[ast.stmt]) -> Iterator[ast.stmt]:
@@ -430,12 +518,33 @@ class Chains:
 
     def __init__(self, index: Index) -> None:
         self.index = index
-        self.memo: dict[tuple[str, str], list[Step] | None] = {}
+        self.memo: dict[tuple[str, str], tuple[list[Step], str | None] | None] = {}
         self.active: set[tuple[str, str]] = set()
         self.cut = False
 
-    def of(self, module: Module, qual: str, depth: int = 0, library_depth: int = 0) -> list[Step] | None:
-        """The chain from ``module.qual`` to a blocking call (its calls, then the blocking call), or None."""
+    def through(
+        self, callee: Module, qual: str, args: tuple[tuple[str, ...], dict[str, str]], bound: bool, depth: int, library_depth: int
+    ) -> tuple[list[Step], str | None] | None:
+        """The chain of a call of ``callee.qual`` with ``args``, and the caller's parameter it
+        depends on: a callee that blocks only for some value of a parameter blocks here when the
+        call passes a string (a path) or nothing (the default), not for another object (a file
+        object, a buffer); passing the caller's own parameter makes the caller's block depend on it."""
+        found = self.of(callee, qual, depth, library_depth)
+        if found is None:
+            return None
+        chain, guard = found
+        if guard is None:
+            return chain, None
+        passed = _passed(callee.functions[qual], guard, args, bound)
+        if passed is None or passed == "str":
+            return chain, None
+        if passed.startswith("param:"):
+            return chain, passed[len("param:"):]
+        return None
+
+    def of(self, module: Module, qual: str, depth: int = 0, library_depth: int = 0) -> tuple[list[Step], str | None] | None:
+        """The chain from ``module.qual`` to a blocking call (its calls, then the blocking call) and
+        the parameter of ``qual`` it depends on, or None."""
         key = (module.path, qual)
         if key in self.memo:
             return self.memo[key]
@@ -445,27 +554,29 @@ class Chains:
         if depth > MAX_DEPTH or (module.library and library_depth > MAX_LIBRARY_DEPTH):
             self.cut = True
             return None
-        if module.library and f"{module.name}.{qual}" in NOT_BLOCKING:
+        if module.library and (f"{module.name}.{qual}" in NOT_BLOCKING or module.name.split(".")[0] in NOT_BLOCKING_MODULES):
             self.memo[key] = None
             return None
         function = module.functions.get(qual)
-        if function is None:
+        if function is None or function.cached:
             return None
-        found: list[Step] | None = None
+        found: tuple[list[Step], str | None] | None = None
         if function.direct is not None:
-            shown, line = function.direct
-            found = [Step(f"{shown}()", module.path, line)]
+            shown, line, guard = function.direct
+            found = [Step(f"{shown}()", module.path, line)], guard
         else:
             self.active.add(key)
             cut_before, self.cut = self.cut, False
-            for ref, line, shown in function.calls:
+            for ref, line, shown, args in function.calls:
                 target = self.index.resolve(ref, module)
                 if target is None:
                     continue
                 callee, callee_qual = target
-                inner = self.of(callee, callee_qual, depth + 1, library_depth + (1 if callee.library else 0))
+                inner = self.through(
+                    callee, callee_qual, args, _bound(ref, callee_qual), depth + 1, library_depth + (1 if callee.library else 0)
+                )
                 if inner is not None:
-                    found = [Step(f"{shown}()", module.path, line), *inner]
+                    found = [Step(f"{shown}()", module.path, line), *inner[0]], inner[1]
                     break
             self.active.discard(key)
             cut_here = self.cut
@@ -476,12 +587,21 @@ class Chains:
         return found
 
 
+def _bound(ref: str, qual: str) -> bool:
+    """The call passes the first parameter implicitly: a method (``self.m()``, ``Class()`` running
+    ``__init__``, ``Class.m()`` of a class method); a static method's summary has a blank first
+    parameter for it (:func:`_function`)."""
+    return "." in qual
+
+
 @dataclass(frozen=True)
 class Finding:
     """A call in a coroutine body to a sync function that blocks: where, and the chain."""
 
     coroutine: str  # the enclosing functions and classes, dotted
     callee: str  # the call's callee as written (``storage.read_config``)
+    #: which of the coroutine's calls of that callee, in source order (0 for the first)
+    index: int
     line: int
     chain: tuple[Step, ...]
 
@@ -498,8 +618,14 @@ def coroutine_findings(tree: ast.Module, path: str, config: Config | None = None
         module_bound = _module_bound(tree, me)
         names = _Names(me, module_bound, func, cls, package)
         awaited = {id(n.value) for n in _own_nodes(func.body) if isinstance(n, ast.Await)}
-        for node in _own_nodes(func.body):
-            if not isinstance(node, ast.Call) or id(node) in awaited:
+        calls = sorted((n for n in _own_nodes(func.body) if isinstance(n, ast.Call)), key=lambda n: (n.lineno, n.col_offset))
+        seen: dict[str, int] = {}
+        for node in calls:
+            written = _dotted(node.func)
+            nth = 0
+            if written is not None:
+                nth = seen[written] = seen.get(written, -1) + 1
+            if id(node) in awaited:
                 continue
             if _blocking_call(names, node, config) is not None:
                 continue  # an ASL2xx call: that rule reports it
@@ -510,10 +636,12 @@ def coroutine_findings(tree: ast.Module, path: str, config: Config | None = None
             if target is None:
                 continue
             callee, qual = target
-            chain = chains.of(callee, qual, 1, 1 if callee.library else 0)
-            if chain is not None:
-                shown = _dotted(node.func) or ref
-                out.append(Finding(owner, shown, node.lineno, (Step(f"{shown}()", path, node.lineno), *chain)))
+            params = {a.arg for a in (*func.args.posonlyargs, *func.args.args, *func.args.kwonlyargs)}
+            args = (tuple(_kind(a, params) for a in node.args), {k.arg: _kind(k.value, params) for k in node.keywords if k.arg})
+            found = chains.through(callee, qual, args, _bound(ref, qual), 1, 1 if callee.library else 0)
+            if found is not None and found[1] is None:
+                shown = written or ref
+                out.append(Finding(owner, shown, nth, node.lineno, (Step(f"{shown}()", path, node.lineno), *found[0])))
     return out
 
 

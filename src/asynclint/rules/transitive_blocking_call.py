@@ -100,12 +100,19 @@ class TransitiveBlockingCall(Rule):
 
     def visit_Call(self, node: cst.Call) -> None:
         ctx = self.ctx
-        if not ctx.in_coroutine or ctx.is_awaited(node):
+        if not ctx.in_coroutine or not isinstance(node.func, (cst.Name, cst.Attribute)):
             return
         callee = get_full_name_for_node(node.func)
         if callee is None:
             return
-        found = self._findings().get((self._owner(), callee))
+        # the analysis (on CPython's tree) names each call by its coroutine, its callee as written
+        # and how many calls of that callee come before it there
+        owner = self._owner()
+        counts: dict[tuple[str, str], int] = self.ctx.memo("transitive-blocking-counts", dict)  # type: ignore[assignment]
+        index = counts[(owner, callee)] = counts.get((owner, callee), -1) + 1
+        if ctx.is_awaited(node):
+            return
+        found = self._findings().get((owner, callee, index))
         if found is None or classify_call(ctx, node) is not None:
             return
         lib = ctx.library
@@ -128,18 +135,18 @@ class TransitiveBlockingCall(Rule):
         names = [owner.name.value for owner, _ in self.ctx.scopes if isinstance(owner, (cst.FunctionDef, cst.ClassDef))]
         return ".".join(names)
 
-    def _findings(self) -> dict[tuple[str, str], callgraph.Finding]:
+    def _findings(self) -> dict[tuple[str, str, int], callgraph.Finding]:
         ctx = self.ctx
 
-        def compute() -> dict[tuple[str, str], callgraph.Finding]:
+        def compute() -> dict[tuple[str, str, int], callgraph.Finding]:
             source = ctx.source or ctx.module.code.encode("utf-8")
             try:
                 tree = ast.parse(source)
             except (SyntaxError, ValueError, RecursionError, MemoryError):
                 return {}
-            out: dict[tuple[str, str], Any] = {}
+            out: dict[tuple[str, str, int], Any] = {}
             for finding in callgraph.coroutine_findings(tree, ctx.path, ctx.config):
-                out.setdefault((finding.coroutine, finding.callee), finding)
+                out[(finding.coroutine, finding.callee, finding.index)] = finding
             return out
 
         return ctx.memo("transitive-blocking", compute)  # type: ignore[return-value]
