@@ -73,21 +73,26 @@ _CACHES = frozenset({"lru_cache", "cache", "cached_property"})
 _BUILTINS = frozenset(dir(builtins))
 
 
+#: tests on a function's parameters, each with the way it must go (see :func:`_condition`)
+Conditions = tuple[tuple[tuple, bool], ...]
+
+
 @dataclass
 class Function:
     """One sync function or method of a module."""
 
     line: int
-    #: its parameters, in order (``self`` included)
+    #: its parameters, in order (``self`` included), and the kinds of their literal defaults
     params: tuple[str, ...] = ()
-    #: the first blocking call of its own body: (how it is shown, its line, the parameter an
-    #: enclosing ``if`` tests, or None: ``if fileobj is None: fileobj = open(...)`` opens a file only
-    #: when the caller passes none)
-    direct: tuple[str, int, str | None] | None = None
-    #: the calls of its own body: (reference, line, how it is shown, arguments); a reference is
-    #: ``.name`` / ``.Class.method`` for this module's functions, else a dotted name through the
-    #: imports; arguments are (positional kinds, keyword -> kind), see :func:`_kind`
-    calls: list[tuple[str, int, str, tuple[tuple[str, ...], dict[str, str]]]] = field(default_factory=list)
+    defaults: dict[str, str] = field(default_factory=dict)
+    #: the first blocking call of its own body: (how it is shown, its line, the tests on parameters
+    #: it runs under: ``if fileobj is None: fileobj = open(...)`` opens a file only when the caller
+    #: passes no file object)
+    direct: tuple[str, int, Conditions] | None = None
+    #: the calls of its own body: (reference, line, how it is shown, arguments, conditions); a
+    #: reference is ``.name`` / ``.Class.method`` for this module's functions, else a dotted name
+    #: through the imports; arguments are (positional kinds, keyword -> kind), see :func:`_kind`
+    calls: list[tuple[str, int, str, tuple[tuple[str, ...], dict[str, str]], Conditions]] = field(default_factory=list)
     #: memoised (``functools.lru_cache``, ``functools.cache``): it does its work once
     cached: bool = False
 
@@ -196,7 +201,9 @@ def _local_names(func: ast.FunctionDef | ast.AsyncFunctionDef, package: str) -> 
                 callee = _dotted(node.context_expr.func)
                 if callee is not None:
                     built[node.optional_vars.id] = callee
-    built = {k: v for k, v in built.items() if counts.get(k, 0) == 1}
+    # a parameter rebound to an object (``if fh is None: fh = open(p)``) may hold the caller's
+    params = {a.arg for a in (*args.posonlyargs, *args.args, *args.kwonlyargs)}
+    built = {k: v for k, v in built.items() if counts.get(k, 0) == 1 and k not in params}
     return bound, imports, built
 
 
@@ -273,7 +280,7 @@ def _blocking_call(names: _Names, call: ast.Call, config: Config | None) -> str 
             if method in spec["methods"] or (
                 spec["any"] and not method.startswith("_") and not (spec["local"] and re.fullmatch(spec["local"], method))
             ):
-                return f"{ctor}().{method}"
+                return f"{ctor.removeprefix('builtins.')}().{method}"
     return None
 
 
@@ -308,86 +315,217 @@ def summarise(tree: ast.Module, name: str, path: str, package: str, config: Conf
         summary = module.functions[qual]
         names = _Names(module, module_bound, func, cls, package)
         params = set(summary.params)
-        guards = _guards(func.body, params)
+        conditions = _conditions(func.body, params)
         for node in _own_nodes(func.body):
             if not isinstance(node, ast.Call):
                 continue
             shown = _blocking_call(names, node, config)
             if shown is not None:
-                if summary.direct is None and shown not in NOT_CHAIN_ENDS:
-                    summary.direct = (shown, node.lineno, guards.get(id(node)))
+                here = conditions.get(id(node), ())
+                if shown not in NOT_CHAIN_ENDS and (summary.direct is None or (summary.direct[2] and not here)):
+                    summary.direct = (shown, node.lineno, here)
                 continue
             ref = names.reference(node.func)
             if ref is not None:
-                args = (tuple(_kind(a, params) for a in node.args), {k.arg: _kind(k.value, params) for k in node.keywords if k.arg})
-                summary.calls.append((ref, node.lineno, _dotted(node.func) or ref, args))
+                args = _arguments(node, params)
+                summary.calls.append((ref, node.lineno, _dotted(node.func) or ref, args, conditions.get(id(node), ())))
     return module
 
 
 def _function(func: ast.FunctionDef) -> Function:
     args = func.args
     decorators = {(_dotted(d.func if isinstance(d, ast.Call) else d) or "").rpartition(".")[2] for d in func.decorator_list}
-    params = tuple(a.arg for a in (*args.posonlyargs, *args.args, *args.kwonlyargs))
+    positional = [*args.posonlyargs, *args.args]
+    params = tuple(a.arg for a in (*positional, *args.kwonlyargs))
+    defaults = {a.arg: _value(d) for a, d in zip(positional[len(positional) - len(args.defaults):], args.defaults)}
+    defaults.update({a.arg: _value(d) for a, d in zip(args.kwonlyargs, args.kw_defaults) if d is not None})
     if "staticmethod" in decorators:
         params = ("", *params)  # called like a method, with nothing passed for the blank
-    return Function(func.lineno, params=params, cached=bool(decorators & _CACHES))
+    return Function(func.lineno, params=params, cached=bool(decorators & _CACHES), defaults=defaults)
+
+
+def _arguments(call: ast.Call, params: set[str]) -> tuple[tuple[str, ...], dict[str, str]]:
+    keywords = {k.arg: _kind(k.value, params) for k in call.keywords if k.arg}
+    if any(k.arg is None for k in call.keywords):
+        keywords["**"] = "*"
+    return tuple(_kind(a, params) for a in call.args), keywords
 
 
 def _kind(arg: ast.expr, params: set[str]) -> str:
-    """What a call passes: ``param:NAME`` (the caller's own parameter), ``str`` (a string: a
-    path), ``*`` (unpacked: anything), ``other``."""
+    """What a call passes, as :func:`_value` and :func:`_evaluate` know values: ``param:NAME``
+    (the caller's own parameter), ``*`` (unpacked: unknown), or a value kind."""
     if isinstance(arg, ast.Starred):
         return "*"
     if isinstance(arg, ast.Name) and arg.id in params:
         return f"param:{arg.id}"
-    if isinstance(arg, ast.JoinedStr) or (isinstance(arg, ast.Constant) and isinstance(arg.value, (str, bytes))):
+    return _value(arg)
+
+
+def _value(expr: ast.expr | None) -> str:
+    """``none``, ``falsy`` (``False``, ``0``, ``""``), ``true`` (another literal), ``str`` (a string
+    or f-string: a path), ``obj`` (any other object: passing one where a path is also accepted is
+    taken to pass the object, not a path), ``unk``."""
+    if expr is None:
+        return "unk"
+    if isinstance(expr, ast.JoinedStr):
         return "str"
-    return "other"
+    if isinstance(expr, ast.Constant):
+        if expr.value is None:
+            return "none"
+        if isinstance(expr.value, (str, bytes)):
+            return "str" if expr.value else "falsy"
+        return "true" if expr.value else "falsy"
+    return "obj"
 
 
-def _guards(body: list[ast.stmt], params: set[str]) -> dict[int, str]:
-    """Calls under an ``if`` whose test names a parameter: call id -> that parameter."""
-    out: dict[int, str] = {}
+_PATH_TYPES = frozenset({"str", "bytes", "Path", "PurePath", "PosixPath", "WindowsPath", "PathLike"})
 
-    def visit(stmts: list[ast.stmt], guard: str | None) -> None:
+
+def _condition(expr: ast.expr, params: set[str]) -> tuple:
+    """A test on the parameters as a small serialisable tree (``("?",)`` for what is not one):
+    ``("name", p)`` truthiness, ``("isnone", p)``, ``("isinst", p, pathlike)``, ``("hasattr", p)``,
+    ``("not", c)``, ``("and", cs)``, ``("or", cs)``."""
+    if isinstance(expr, ast.Name):
+        return ("name", expr.id) if expr.id in params else ("?",)
+    if isinstance(expr, ast.UnaryOp) and isinstance(expr.op, ast.Not):
+        return ("not", _condition(expr.operand, params))
+    if isinstance(expr, ast.BoolOp):
+        return ("and" if isinstance(expr.op, ast.And) else "or", tuple(_condition(v, params) for v in expr.values))
+    if (
+        isinstance(expr, ast.Compare)
+        and len(expr.ops) == 1
+        and isinstance(expr.left, ast.Name)
+        and expr.left.id in params
+        and isinstance(expr.comparators[0], ast.Constant)
+        and expr.comparators[0].value is None
+    ):
+        if isinstance(expr.ops[0], ast.Is):
+            return ("isnone", expr.left.id)
+        if isinstance(expr.ops[0], ast.IsNot):
+            return ("not", ("isnone", expr.left.id))
+    if (
+        isinstance(expr, ast.Call)
+        and isinstance(expr.func, ast.Name)
+        and expr.args
+        and isinstance(expr.args[0], ast.Name)
+        and expr.args[0].id in params
+    ):
+        param = expr.args[0].id
+        if expr.func.id == "isinstance" and len(expr.args) == 2:
+            types = {n.attr if isinstance(n, ast.Attribute) else n.id for n in ast.walk(expr.args[1]) if isinstance(n, (ast.Name, ast.Attribute))}
+            return ("isinst", param, bool(types & _PATH_TYPES))
+        if expr.func.id == "hasattr":
+            return ("hasattr", param)
+    return ("?",)
+
+
+def _mentions(cond: tuple) -> bool:
+    kind = cond[0]
+    if kind in ("not",):
+        return _mentions(cond[1])
+    if kind in ("and", "or"):
+        return any(_mentions(c) for c in cond[1])
+    return kind != "?"
+
+
+def _atom(kind: str, value: str, pathlike: bool = False) -> bool | None:
+    if value == "unk":
+        return None
+    if kind == "name":
+        # a variable passed for a flag may be anything; an object passed for a file is one
+        return None if value == "obj" else value not in ("none", "falsy")
+    if kind == "isnone":
+        return value == "none"
+    if kind == "isinst":
+        if value == "str":
+            return pathlike
+        if value == "obj":
+            return not pathlike
+        return False if value == "none" else None
+    if kind == "hasattr":
+        return value == "obj" if value in ("str", "obj", "none") else None
+    return None
+
+
+def _partial(cond: tuple, values: dict[str, object]) -> object:
+    """``cond`` with the parameters' values put in: True, False, or what is left of it (the
+    parameters passed on as the caller's own renamed to those)."""
+    kind = cond[0]
+    if kind == "?":
+        return cond
+    if kind in ("name", "isnone", "isinst", "hasattr"):
+        value = values.get(cond[1], "unk")
+        if isinstance(value, tuple):
+            return (kind, value[1], *cond[2:])
+        decided = _atom(kind, str(value), bool(cond[2]) if kind == "isinst" else False)
+        return ("?",) if decided is None else decided
+    if kind == "not":
+        inner = _partial(cond[1], values)
+        return (not inner) if isinstance(inner, bool) else ("not", inner)
+    parts = [_partial(c, values) for c in cond[1]]
+    if kind == "and":
+        if any(p is False for p in parts):
+            return False
+        rest = tuple(p for p in parts if p is not True)
+        return ("and", rest) if rest else True
+    if any(p is True for p in parts):
+        return True
+    rest = tuple(p for p in parts if p is not False)
+    return ("or", rest) if rest else False
+
+
+def _conditions(body: list[ast.stmt], params: set[str]) -> dict[int, tuple[tuple[tuple, bool], ...]]:
+    """For each call of a function body under an ``if`` that tests a parameter (or after one that
+    returns or raises): the tests and which way each must go for the call to run."""
+    out: dict[int, tuple[tuple[tuple, bool], ...]] = {}
+
+    def visit(stmts: list[ast.stmt], conds: tuple[tuple[tuple, bool], ...]) -> None:
         for stmt in stmts:
             if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
                 continue
             if isinstance(stmt, ast.If):
-                tested = next((n.id for n in ast.walk(stmt.test) if isinstance(n, ast.Name) and n.id in params), None)
-                inner = guard or tested
-                visit(stmt.body, inner)
-                visit(stmt.orelse, inner)
+                test = _condition(stmt.test, params)
+                mentions = _mentions(test)
+                record(stmt.test, conds)
+                visit(stmt.body, conds + ((test, True),) if mentions else conds)
+                visit(stmt.orelse, conds + ((test, False),) if mentions else conds)
+                if mentions and not stmt.orelse and stmt.body and isinstance(stmt.body[-1], (ast.Return, ast.Raise)):
+                    conds = conds + ((test, False),)  # ``if fh is not None: return ...``: the rest runs otherwise
                 continue
-            if guard is not None:
-                for node in ast.walk(stmt):
-                    if isinstance(node, ast.Call):
-                        out[id(node)] = guard
-            for field_name in ("body", "orelse", "finalbody", "handlers"):
-                inner_body = getattr(stmt, field_name, None)
-                if isinstance(inner_body, list) and inner_body and isinstance(inner_body[0], ast.stmt):
-                    visit(inner_body, guard)
-                elif field_name == "handlers" and inner_body:
-                    for handler in inner_body:
-                        visit(handler.body, guard)
+            nested = [getattr(stmt, f, None) for f in ("body", "orelse", "finalbody")]
+            handlers = getattr(stmt, "handlers", None) or []
+            heads = [n for n in ast.iter_child_nodes(stmt) if not isinstance(n, (ast.stmt, ast.excepthandler))]
+            for head in heads:
+                record(head, conds)
+            for block in nested:
+                if isinstance(block, list):
+                    visit(block, conds)
+            for handler in handlers:
+                visit(handler.body, conds)
 
-    visit(body, None)
+    def record(node: ast.AST, conds: tuple[tuple[tuple, bool], ...]) -> None:
+        if conds:
+            for sub in ast.walk(node):
+                if isinstance(sub, ast.Call):
+                    out[id(sub)] = conds
+
+    visit(body, ())
     return out
 
 
-def _passed(function: Function, param: str, args: tuple[tuple[str, ...], dict[str, str]], bound: bool) -> str | None:
-    """The kind of argument a call gives ``function``'s parameter ``param`` (None: the default)."""
+def _passed(function: Function, param: str, args: tuple[tuple[str, ...], dict[str, str]], bound: bool) -> str:
+    """What a call gives ``function``'s parameter ``param`` (its default when nothing is passed)."""
     positional, keywords = args
     if param in keywords:
         return keywords[param]
-    if "*" in positional:
-        return "*"
     params = function.params[1:] if bound else function.params
     if param in params:
         index = params.index(param)
-        if index < len(positional):
+        if index < len(positional) and "*" not in positional[: index + 1]:
             return positional[index]
-    return None
+    if "*" in positional or "*" in keywords.values():
+        return "*"
+    return function.defaults.get(param, "unk")
 
 
 def _module_level(body: list[ast.stmt]) -> Iterator[ast.stmt]:
@@ -518,33 +656,28 @@ class Chains:
 
     def __init__(self, index: Index) -> None:
         self.index = index
-        self.memo: dict[tuple[str, str], tuple[list[Step], str | None] | None] = {}
+        self.memo: dict[tuple[str, str], tuple[list[Step], Conditions] | None] = {}
         self.active: set[tuple[str, str]] = set()
         self.cut = False
 
     def through(
         self, callee: Module, qual: str, args: tuple[tuple[str, ...], dict[str, str]], bound: bool, depth: int, library_depth: int
-    ) -> tuple[list[Step], str | None] | None:
-        """The chain of a call of ``callee.qual`` with ``args``, and the caller's parameter it
-        depends on: a callee that blocks only for some value of a parameter blocks here when the
-        call passes a string (a path) or nothing (the default), not for another object (a file
-        object, a buffer); passing the caller's own parameter makes the caller's block depend on it."""
+    ) -> tuple[list[Step], Conditions] | None:
+        """The chain of a call of ``callee.qual`` with ``args``, and the tests on the caller's own
+        parameters it still depends on; None when the arguments rule the blocking branch out
+        (``GzipFile(fileobj=buffer)`` opens no file)."""
         found = self.of(callee, qual, depth, library_depth)
         if found is None:
             return None
-        chain, guard = found
-        if guard is None:
-            return chain, None
-        passed = _passed(callee.functions[qual], guard, args, bound)
-        if passed is None or passed == "str":
-            return chain, None
-        if passed.startswith("param:"):
-            return chain, passed[len("param:"):]
-        return None
+        chain, conditions = found
+        if not conditions:
+            return chain, ()
+        remaining = _apply(callee.functions[qual], conditions, args, bound)
+        return None if remaining is None else (chain, remaining)
 
-    def of(self, module: Module, qual: str, depth: int = 0, library_depth: int = 0) -> tuple[list[Step], str | None] | None:
+    def of(self, module: Module, qual: str, depth: int = 0, library_depth: int = 0) -> tuple[list[Step], Conditions] | None:
         """The chain from ``module.qual`` to a blocking call (its calls, then the blocking call) and
-        the parameter of ``qual`` it depends on, or None."""
+        the tests on ``qual``'s parameters it runs under (an unconditional chain preferred), or None."""
         key = (module.path, qual)
         if key in self.memo:
             return self.memo[key]
@@ -560,14 +693,15 @@ class Chains:
         function = module.functions.get(qual)
         if function is None or function.cached:
             return None
-        found: tuple[list[Step], str | None] | None = None
+        found: tuple[list[Step], Conditions] | None = None
         if function.direct is not None:
-            shown, line, guard = function.direct
-            found = [Step(f"{shown}()", module.path, line)], guard
-        else:
+            shown, line, conditions = function.direct
+            found = [Step(f"{shown}()", module.path, line)], conditions
+        cut_here = False
+        if found is None or found[1]:
             self.active.add(key)
             cut_before, self.cut = self.cut, False
-            for ref, line, shown, args in function.calls:
+            for ref, line, shown, args, conditions in function.calls:
                 target = self.index.resolve(ref, module)
                 if target is None:
                     continue
@@ -575,16 +709,50 @@ class Chains:
                 inner = self.through(
                     callee, callee_qual, args, _bound(ref, callee_qual), depth + 1, library_depth + (1 if callee.library else 0)
                 )
-                if inner is not None:
-                    found = [Step(f"{shown}()", module.path, line), *inner[0]], inner[1]
+                if inner is None:
+                    continue
+                candidate = [Step(f"{shown}()", module.path, line), *inner[0]], conditions + inner[1]
+                if found is None or (found[1] and not candidate[1]):
+                    found = candidate
+                if not found[1]:
                     break
             self.active.discard(key)
             cut_here = self.cut
             self.cut = cut_before or cut_here
-            if found is None and cut_here:
-                return None  # a cycle or a bound cut this search short: not known, not memoised
+        if cut_here and (found is None or found[1]):
+            return found  # a cycle or a bound cut this search short: not final, not memoised
         self.memo[key] = found
         return found
+
+
+def _parameters(cond: tuple) -> Iterator[str]:
+    kind = cond[0]
+    if kind == "not":
+        yield from _parameters(cond[1])
+    elif kind in ("and", "or"):
+        for c in cond[1]:
+            yield from _parameters(c)
+    elif kind != "?":
+        yield cond[1]
+
+
+def _apply(function: Function, conditions: Conditions, args: tuple[tuple[str, ...], dict[str, str]], bound: bool) -> Conditions | None:
+    """``conditions`` on ``function``'s parameters, for a call with ``args``: None when one of
+    them cannot hold, else the tests left over on the caller's parameters."""
+    values: dict[str, object] = {}
+    for cond, _ in conditions:
+        for param in _parameters(cond):
+            passed = _passed(function, param, args, bound)
+            values[param] = ("ref", passed[len("param:"):]) if passed.startswith("param:") else ("unk" if passed == "*" else passed)
+    out: list[tuple[tuple, bool]] = []
+    for cond, expected in conditions:
+        result = _partial(cond, values)
+        if isinstance(result, bool):
+            if result != expected:
+                return None
+        elif isinstance(result, tuple) and _mentions(result):
+            out.append((result, expected))
+    return tuple(out)
 
 
 def _bound(ref: str, qual: str) -> bool:
@@ -637,9 +805,9 @@ def coroutine_findings(tree: ast.Module, path: str, config: Config | None = None
                 continue
             callee, qual = target
             params = {a.arg for a in (*func.args.posonlyargs, *func.args.args, *func.args.kwonlyargs)}
-            args = (tuple(_kind(a, params) for a in node.args), {k.arg: _kind(k.value, params) for k in node.keywords if k.arg})
-            found = chains.through(callee, qual, args, _bound(ref, qual), 1, 1 if callee.library else 0)
-            if found is not None and found[1] is None:
+            found = chains.through(callee, qual, _arguments(node, params), _bound(ref, qual), 1, 1 if callee.library else 0)
+            # still depending on the coroutine's own parameters (a path or a file object?): not told
+            if found is not None and not found[1]:
                 shown = written or ref
                 out.append(Finding(owner, shown, nth, node.lineno, (Step(f"{shown}()", path, node.lineno), *found[0])))
     return out
