@@ -64,6 +64,7 @@ NOT_BLOCKING_MODULES: dict[str, str] = {
     "inspect": "reads source files for introspection and debug pages",
     "linecache": "a cache of source lines for tracebacks",
     "traceback": "formats tracebacks; error paths only",
+    "platform": "caches what it finds about the machine; its commands run only on other platforms",
 }
 #: blocking calls that end no chain: importing a module that is already imported is a dictionary
 #: lookup, and helpers import lazily once (a backend, a session engine, an extension)
@@ -273,7 +274,7 @@ def _blocking_call(names: _Names, call: ast.Call, config: Config | None) -> str 
     if isinstance(call.func, ast.Attribute):
         ctor = names.instance(call.func.value)
         spec = tables["methods"].get(ctor) if ctor is not None else None
-        if spec is not None:
+        if spec is not None and ctor is not None:
             method = call.func.attr
             import re
 
@@ -533,8 +534,11 @@ def _module_level(body: list[ast.stmt]) -> Iterator[ast.stmt]:
     ``try: import x``) included."""
     for stmt in body:
         if isinstance(stmt, ast.If):
-            yield from _module_level(stmt.body)
-            yield from _module_level(stmt.orelse)
+            taken = _platform_test(stmt.test)
+            if taken is not False:
+                yield from _module_level(stmt.body)
+            if taken is not True:
+                yield from _module_level(stmt.orelse)
         elif isinstance(stmt, ast.Try):
             yield from _module_level(stmt.body)
             for handler in stmt.handlers:
@@ -543,6 +547,36 @@ def _module_level(body: list[ast.stmt]) -> Iterator[ast.stmt]:
             yield from _module_level(stmt.finalbody)
         else:
             yield stmt
+
+
+def _platform_test(test: ast.expr) -> bool | None:
+    """The value of ``sys.platform == "darwin"``, ``sys.platform.startswith("win")``, ``os.name ==
+    "nt"`` (or their negations) on this machine: a library's functions for another platform are
+    not this one's. None for any other test."""
+    if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
+        inner = _platform_test(test.operand)
+        return None if inner is None else not inner
+    if isinstance(test, ast.Compare) and len(test.ops) == 1 and isinstance(test.comparators[0], ast.Constant):
+        actual = {"sys.platform": sys.platform, "os.name": os.name}.get(_dotted(test.left) or "")
+        expected = test.comparators[0].value
+        if actual is None or not isinstance(expected, str):
+            return None
+        if isinstance(test.ops[0], ast.Eq):
+            return actual == expected
+        if isinstance(test.ops[0], ast.NotEq):
+            return actual != expected
+        return None
+    if (
+        isinstance(test, ast.Call)
+        and isinstance(test.func, ast.Attribute)
+        and test.func.attr == "startswith"
+        and _dotted(test.func.value) == "sys.platform"
+        and len(test.args) == 1
+        and isinstance(test.args[0], ast.Constant)
+        and isinstance(test.args[0].value, str)
+    ):
+        return sys.platform.startswith(test.args[0].value)
+    return None
 
 
 # -- the project and the libraries ---------------------------------------------------------------
@@ -846,20 +880,21 @@ def _coroutines(tree: ast.Module) -> Iterator[tuple[ast.AsyncFunctionDef, str, s
 def describe(chain: tuple[Step, ...], linted: str) -> str:
     """``load() -> read_config() -> open() at settings.py:12`` (the place is the blocking call's)."""
     last = chain[-1]
-    try:
-        where = os.path.relpath(last.path, os.path.dirname(os.path.abspath(linted)) or ".")
-    except ValueError:
-        where = last.path
-    if where.startswith(".." + os.sep + ".."):
-        where = _short_library_path(last.path)
-    return " -> ".join(step.shown for step in chain) + f" at {where}:{last.line}"
+    where = _short_library_path(last.path)
+    if where is None:
+        try:
+            where = os.path.relpath(last.path, os.path.dirname(os.path.abspath(linted)) or ".")
+        except ValueError:
+            where = last.path
+    return " -> ".join(step.shown for step in chain) + f" at {Path(where).as_posix()}:{last.line}"
 
 
-def _short_library_path(path: str) -> str:
-    """``ssl.py`` or ``pytz/__init__.py``: a library file from its import root."""
+def _short_library_path(path: str) -> str | None:
+    """``ssl.py`` or ``pytz/__init__.py``: a library file from its import root (None for a file
+    of no library)."""
     for root in sorted(_library_roots(), key=lambda p: -len(str(p))):
         try:
             return str(Path(path).relative_to(root))
         except ValueError:
             continue
-    return path
+    return None
