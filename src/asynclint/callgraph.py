@@ -721,7 +721,8 @@ class Chains:
         if depth > MAX_DEPTH or (module.library and library_depth > MAX_LIBRARY_DEPTH):
             self.cut = True
             return None
-        if module.library and (f"{module.name}.{qual}" in NOT_BLOCKING or module.name.split(".")[0] in NOT_BLOCKING_MODULES):
+        # by name, not only in libraries: linting the standard library makes ``traceback`` a project module
+        if f"{module.name}.{qual}" in NOT_BLOCKING or module.name.split(".")[0] in NOT_BLOCKING_MODULES:
             self.memo[key] = None
             return None
         function = module.functions.get(qual)
