@@ -202,3 +202,36 @@ def test_the_fix_runs_the_helper_on_a_thread_and_keeps_behaviour(tmp_path: Path)
     after = subprocess.run([sys.executable, "app.py"], cwd=tmp_path, capture_output=True, text=True, check=True).stdout
     assert before == after == "shop\n"
     assert _run(["--no-cache", "app.py"], tmp_path) == []
+
+
+def test_module_summaries_are_kept_by_content_and_a_corrupt_one_is_ignored(tmp_path: Path, monkeypatch) -> None:
+    import ast
+
+    from asynclint import callgraph
+
+    _write(tmp_path / "project", SRC_LAYOUT)
+    api = tmp_path / "project" / "src" / "shop" / "api.py"
+    tree = ast.parse(api.read_bytes())
+    monkeypatch.setattr(callgraph, "_summaries", {})
+    monkeypatch.setattr(callgraph, "_files", {})
+    callgraph.use_store(tmp_path / "cache")
+    try:
+        first = callgraph.coroutine_findings(tree, str(api))
+        stored = sorted((tmp_path / "cache" / "summaries").glob("*.pickle"))
+        assert len(stored) == 2  # catalog.py and settings.py, the modules of the chain
+
+        summarised: list[str] = []
+        real = callgraph.summarise
+        monkeypatch.setattr(callgraph, "summarise", lambda tree, name, *a, **k: summarised.append(name) or real(tree, name, *a, **k))
+        monkeypatch.setattr(callgraph, "_summaries", {})
+        again = callgraph.coroutine_findings(tree, str(api))
+        assert again == first and summarised == ["shop.api"]  # only the linted module itself
+
+        for entry in stored:
+            entry.write_bytes(b"not a pickle")
+        monkeypatch.setattr(callgraph, "_summaries", {})
+        summarised.clear()
+        assert callgraph.coroutine_findings(tree, str(api)) == first
+        assert "shop.settings" in summarised
+    finally:
+        callgraph.use_store(None)

@@ -107,6 +107,10 @@ class Module:
     imports: dict[str, str] = field(default_factory=dict)
     classes: set[str] = field(default_factory=set)
     library: bool = False
+    #: module-level names bound once to a call (``DB = sqlite3.connect(...)``): name -> callee as written
+    instances: dict[str, str] = field(default_factory=dict)
+    #: per class, attributes set once to a call in its methods (``self.conn = sqlite3.connect(...)``)
+    attributes: dict[str, dict[str, str]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -211,7 +215,9 @@ def _local_names(func: ast.FunctionDef | ast.AsyncFunctionDef, package: str) -> 
 class _Names:
     """Resolves the callee of a call in one function of one module."""
 
-    def __init__(self, module: Module, module_bound: set[str], func: ast.FunctionDef | ast.AsyncFunctionDef, cls: str | None, package: str) -> None:
+    def __init__(
+        self, module: Module, module_bound: set[str], func: ast.FunctionDef | ast.AsyncFunctionDef, cls: str | None, package: str, qual: str = ""
+    ) -> None:
         self.module = module
         self.module_bound = module_bound
         self.bound, self.imports, self.built = _local_names(func, package)
@@ -219,6 +225,8 @@ class _Names:
         decorators = {_dotted(d) for d in func.decorator_list}
         self.cls = cls
         self.self_name = params[0].arg if cls is not None and params and "staticmethod" not in decorators else None
+        #: sync functions defined in this one's body, called by name here: name -> their summary's key
+        self.nested = {n.name: f"{qual}.<locals>.{n.name}" for n in _nested_defs(func)} if qual else {}
 
     def qualified(self, dotted: str) -> str | None:
         """The qualified name of a dotted expression through the imports (``builtins.open`` for a
@@ -238,8 +246,21 @@ class _Names:
         if isinstance(expr, ast.Call):
             callee = _dotted(expr.func)
             return self.qualified(callee) if callee is not None else None
-        if isinstance(expr, ast.Name) and expr.id in self.built:
-            return self.qualified(self.built[expr.id])
+        if isinstance(expr, ast.Name):
+            if expr.id in self.built:
+                return self.qualified(self.built[expr.id])
+            if expr.id not in self.bound and expr.id in self.module.instances:
+                return self.qualified(self.module.instances[expr.id])
+        if (
+            isinstance(expr, ast.Attribute)
+            and isinstance(expr.value, ast.Name)
+            and self.self_name is not None
+            and expr.value.id == self.self_name
+            and self.cls is not None
+        ):
+            callee = self.module.attributes.get(self.cls, {}).get(expr.attr)
+            if callee is not None:
+                return self.qualified(callee)
         return None
 
     def reference(self, func: ast.expr) -> str | None:
@@ -250,6 +271,8 @@ class _Names:
         root, _, rest = dotted.partition(".")
         if self.self_name is not None and root == self.self_name and rest and "." not in rest:
             return f".{self.cls}.{rest}"
+        if root in self.nested and not rest:
+            return f".{self.nested[root]}"
         if root in self.bound or root in self.imports:
             return self.qualified(dotted)
         if root in self.module.functions and not rest:
@@ -292,29 +315,48 @@ def summarise(tree: ast.Module, name: str, path: str, package: str, config: Conf
     module = Module(name=name, path=path, library=library)
     module_bound: set[str] = set()
     defs: list[tuple[ast.FunctionDef, str | None, str]] = []
+    outer: list[tuple[ast.FunctionDef | ast.AsyncFunctionDef, str]] = []
+    counts: dict[str, int] = {}
     for stmt in _module_level(tree.body):
         if isinstance(stmt, (ast.Import, ast.ImportFrom)):
             _add_imports(stmt, package, module.imports)
         elif isinstance(stmt, ast.FunctionDef):
             module.functions[stmt.name] = _function(stmt)
             defs.append((stmt, None, stmt.name))
+            outer.append((stmt, stmt.name))
         elif isinstance(stmt, ast.AsyncFunctionDef):
             module_bound.add(stmt.name)
+            outer.append((stmt, stmt.name))
         elif isinstance(stmt, ast.ClassDef):
             module.classes.add(stmt.name)
+            module.attributes[stmt.name] = _attributes(stmt)
             for item in _module_level(stmt.body):
-                if isinstance(item, ast.FunctionDef):
+                if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)):
                     qual = f"{stmt.name}.{item.name}"
+                    outer.append((item, qual))
+                if isinstance(item, ast.FunctionDef):
                     module.functions[qual] = _function(item)
                     defs.append((item, stmt.name, qual))
         else:
+            if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name):
+                callee = _dotted(stmt.value.func) if isinstance(stmt.value, ast.Call) else None
+                if callee is not None:
+                    module.instances[stmt.targets[0].id] = callee
             for node in ast.walk(stmt):
                 if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
                     module_bound.add(node.id)
+                    counts[node.id] = counts.get(node.id, 0) + 1
     module_bound -= set(module.imports)
+    module.instances = {k: v for k, v in module.instances.items() if counts.get(k) == 1}
+    # sync functions defined in a function's body (called by name there): summarised as its locals
+    for func, qual in outer:
+        for inner in _nested_defs(func):
+            key = f"{qual}.<locals>.{inner.name}"
+            module.functions[key] = _function(inner)
+            defs.append((inner, None, key))
     for func, cls, qual in defs:
         summary = module.functions[qual]
-        names = _Names(module, module_bound, func, cls, package)
+        names = _Names(module, module_bound, func, cls, package, qual)
         params = set(summary.params)
         conditions = _conditions(func.body, params)
         for node in _own_nodes(func.body):
@@ -331,6 +373,38 @@ def summarise(tree: ast.Module, name: str, path: str, package: str, config: Conf
                 args = _arguments(node, params)
                 summary.calls.append((ref, node.lineno, _dotted(node.func) or ref, args, conditions.get(id(node), ())))
     return module
+
+
+def _nested_defs(func: ast.FunctionDef | ast.AsyncFunctionDef) -> list[ast.FunctionDef]:
+    """The sync functions a function's own body defines (not those of nested bodies), each name
+    defined once."""
+    found = [n for n in _own_nodes(func.body) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))]
+    names = [n.name for n in found]
+    return [n for n in found if isinstance(n, ast.FunctionDef) and names.count(n.name) == 1]
+
+
+def _attributes(cls: ast.ClassDef) -> dict[str, str]:
+    """``self.NAME = callee(...)`` in the class's methods, for attributes set once in them."""
+    found: dict[str, str] = {}
+    counts: dict[str, int] = {}
+    for item in cls.body:
+        if not isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)) or not item.args.args:
+            continue
+        me = item.args.args[0].arg
+        for node in _own_nodes(item.body):
+            targets: list[ast.expr] = []
+            value: ast.expr | None = None
+            if isinstance(node, ast.Assign):
+                targets, value = node.targets, node.value
+            elif isinstance(node, (ast.AnnAssign, ast.AugAssign)):
+                targets, value = [node.target], node.value
+            for target in targets:
+                if isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name) and target.value.id == me:
+                    counts[target.attr] = counts.get(target.attr, 0) + 1
+                    callee = _dotted(value.func) if isinstance(value, ast.Call) else None
+                    if callee is not None and len(targets) == 1:
+                        found[target.attr] = callee
+    return {k: v for k, v in found.items() if counts.get(k) == 1}
 
 
 def _function(func: ast.FunctionDef) -> Function:
@@ -671,15 +745,80 @@ class Index:
         return None
 
 
+#: bumped when :class:`Module` or what goes into it changes (stored summaries are then not used)
+SUMMARY_FORMAT = 2
+#: where summaries are kept between runs (see :func:`use_store`); None: in this process only
+_store: Path | None = None
+
+
+def use_store(folder: Path | None) -> None:
+    """Keep module summaries in ``folder`` (the result cache's folder: ``summaries/`` in it), one
+    file per module content, or in this process only (None, ``--no-cache``)."""
+    global _store
+    _store = folder / "summaries" if folder is not None else None
+
+
 def _summarise_file(path: str, name: str, library: bool, config: Config | None) -> Module | None:
     try:
         with open(path, "rb") as fh:
             source = fh.read()
+    except OSError:
+        return None
+    entry: Path | None = None
+    if _store is not None:
+        entry = _store / f"{_store_key(source, name, library, config)}.pickle"
+        loaded = _load(entry)
+        if isinstance(loaded, Module):
+            loaded.path = path  # the same bytes at another path (a copy of a package) summarise alike
+            return loaded
+    try:
         tree = ast.parse(source, path)
-    except (OSError, SyntaxError, ValueError, RecursionError, MemoryError):
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
         return None
     package = name if Path(path).stem == "__init__" else name.rpartition(".")[0]
-    return summarise(tree, name, path, package, config, library)
+    module = summarise(tree, name, path, package, config, library)
+    if entry is not None:
+        _save(entry, module)
+    return module
+
+
+def _store_key(source: bytes, name: str, library: bool, config: Config | None) -> str:
+    """Content-addressed: the bytes, and everything else a summary depends on (the module's name
+    resolves its relative imports; the configured blocking calls and the platform decide what
+    blocks). Keyed with the user's secret like the result cache: a summary file that came with a
+    repository is never opened (pickle runs code)."""
+    from asynclint import cache
+
+    extra = sorted(config.extra_blocking_calls) if config is not None else []
+    context = repr((SUMMARY_FORMAT, cache.code_fingerprint(), sys.version_info[:2], sys.platform, os.name, name, library, extra))
+    return cache.content_hash(cache.secret() + context.encode() + b"\0" + source)
+
+
+def _load(entry: Path) -> object:
+    import pickle
+
+    try:
+        with open(entry, "rb") as fh:
+            return pickle.load(fh)
+    except Exception:  # noqa: BLE001 - missing, unreadable or corrupt: summarise again
+        return None
+
+
+def _save(entry: Path, module: Module) -> None:
+    import pickle
+    import tempfile
+
+    try:
+        entry.parent.mkdir(parents=True, exist_ok=True)
+        top = entry.parent.parent
+        if not (top / ".gitignore").exists():
+            (top / ".gitignore").write_text("# created by asynclint\n*\n")
+        fd, tmp = tempfile.mkstemp(dir=entry.parent, prefix=".tmp-", suffix=".pickle")
+        with os.fdopen(fd, "wb") as fh:
+            pickle.dump(module, fh, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(tmp, entry)
+    except OSError:
+        pass  # a read-only tree: the summary is computed again next time
 
 
 # -- chains --------------------------------------------------------------------------------------
@@ -819,7 +958,7 @@ def coroutine_findings(tree: ast.Module, path: str, config: Config | None = None
     out: list[Finding] = []
     for func, owner, cls in _coroutines(tree):
         module_bound = _module_bound(tree, me)
-        names = _Names(me, module_bound, func, cls, package)
+        names = _Names(me, module_bound, func, cls, package, owner)
         awaited = {id(n.value) for n in _own_nodes(func.body) if isinstance(n, ast.Await)}
         calls = sorted((n for n in _own_nodes(func.body) if isinstance(n, ast.Call)), key=lambda n: (n.lineno, n.col_offset))
         seen: dict[str, int] = {}
@@ -881,13 +1020,24 @@ def _coroutines(tree: ast.Module) -> Iterator[tuple[ast.AsyncFunctionDef, str, s
 def describe(chain: tuple[Step, ...], linted: str) -> str:
     """``load() -> read_config() -> open() at settings.py:12`` (the place is the blocking call's)."""
     last = chain[-1]
-    where = _short_library_path(last.path)
+    project = _import_root(Path(linted))[0] if linted else None
+    where = None
+    if project is None or not _inside(last.path, project):
+        where = _short_library_path(last.path)
     if where is None:
         try:
             where = os.path.relpath(last.path, os.path.dirname(os.path.abspath(linted)) or ".")
         except ValueError:
             where = last.path
     return " -> ".join(step.shown for step in chain) + f" at {Path(where).as_posix()}:{last.line}"
+
+
+def _inside(path: str, folder: Path) -> bool:
+    try:
+        Path(path).resolve().relative_to(folder)
+        return True
+    except (ValueError, OSError):
+        return False
 
 
 def _short_library_path(path: str) -> str | None:

@@ -93,6 +93,9 @@ def _findings(
             + source
         )
         entry_path = cache.folder(config.root) / "flake8" / f"{key}.pickle"
+        from asynclint import callgraph
+
+        callgraph.use_store(cache.folder(config.root))
         try:
             with open(entry_path, "rb") as fh:
                 stored, dependencies = pickle.load(fh)

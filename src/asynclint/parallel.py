@@ -154,6 +154,15 @@ def _init_worker(options: Options) -> None:
     if hasattr(signal, "pthread_sigmask"):
         signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})  # see _sigint_held
     _worker = (options, _rules(options))
+    _use_summary_store(options)
+
+
+def _use_summary_store(options: Options) -> None:
+    """ASL290's module summaries are kept next to the result cache when the run uses it."""
+    if options.mode == "lint" and options.cache:
+        from asynclint import cache, callgraph
+
+        callgraph.use_store(cache.folder(options.config.root))
 
 
 def _work(path: str, data: bytes) -> FileOutcome:
@@ -204,6 +213,7 @@ def _run_cached(files: list[Path], options: Options, jobs: int) -> Iterator[File
     from asynclint.cache import Cache, content_hash
 
     cache = Cache(options.config.root, _fingerprint(options))
+    _use_summary_store(options)
     contents = [read_file(path) for path in files]
     answered: dict[int, FileOutcome] = {}
     digests: dict[int, str] = {}
