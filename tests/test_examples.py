@@ -11,7 +11,7 @@ ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"
 EXPECTED_CODES = {
     "ASL100", "ASL101", "ASL102", "ASL103", "ASL200", "ASL210", "ASL220", "ASL230", "ASL240", "ASL250",
-    "ASL260", "ASL300", "ASL301", "ASL302",
+    "ASL260", "ASL290", "ASL300", "ASL301", "ASL302",
 }
 
 

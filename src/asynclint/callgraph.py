@@ -711,8 +711,7 @@ class Index:
         if located is None:
             return None
         path, library = located
-        if not library:
-            deps.record(path)
+        deps.record(path)  # a library upgraded in place changes what blocks too
         key = (path, deps.signature(path), library)
         if key not in _summaries:
             if len(_summaries) >= MAX_MODULES:

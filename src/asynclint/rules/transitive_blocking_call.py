@@ -22,11 +22,24 @@ class TransitiveBlockingCall(Rule):
     The message names the chain down to the blocking call and where it is: `load_settings()
     blocks the event loop: load_settings() -> read_config() -> open() at settings.py:12`.
 
-    Not flagged: callables passed to `asyncio.to_thread`/`run_in_executor` (not called here),
-    helpers that block only in a nested function or lambda, awaited calls, and calls an ASL2xx rule
-    already reports. Calls are resolved through imports (absolute and relative, packages, `src/`
-    layouts, re-exports by a package's `__init__`), module functions, class instantiation and
-    `self.method()` within a class; a method of an object of unknown type is not followed.
+    Calls are resolved through imports (absolute and relative, aliases, packages, `src/` layouts,
+    re-exports by a package's `__init__`), the module's functions, functions defined in the
+    caller's body, class instantiation (`__init__`), `self.method()` within a class, and objects the
+    module builds once (`DB = sqlite3.connect(...)`, `self.conn = ...` set in one method). Modules
+    are found from the import root of the linted file, then in the standard library and the
+    installed packages of the environment asynclint runs in; each is summarised once from
+    CPython's `ast` and kept in the cache folder by content.
+
+    Not flagged: callables passed to `asyncio.to_thread`/`run_in_executor` (not called here), awaited
+    calls, calls an ASL2xx rule already reports, helpers that block only in a nested function they
+    do not call, helpers whose blocking branch the call's arguments rule out (`if fileobj is None:
+    fileobj = open(...)` called with a file object; `if trust_env:` with the default `False`; a
+    branch that depends on the coroutine's own parameter is not decided and not reported),
+    memoised helpers (`functools.lru_cache`, `functools.cache`), `importlib.import_module` at the
+    end of a chain (a module already imported is a dictionary lookup), the `inspect`, `traceback`,
+    `linecache` and `platform` modules (debug paths, cached answers) and a few library functions
+    listed with their reason in `asynclint.callgraph.NOT_BLOCKING`, and library code for another
+    platform. A method of an object of unknown type is not followed.
 
     ## Why is this bad?
     A blocking call stalls the event loop wherever it is made: hiding it in a helper, a sibling
@@ -35,7 +48,8 @@ class TransitiveBlockingCall(Rule):
     ## Fix safety
     The fix is unsafe: it runs the helper on a worker thread with `await asyncio.to_thread(helper,
     ...)` (the module's async library's equivalent, or `run_in_executor` as `fix-style` says). The
-    helper then runs concurrently with other tasks, which matters if it touches shared state.
+    helper then runs concurrently with other tasks, which matters if it touches shared state
+    (ASL300-ASL302 then look at it as a threaded function).
 
     ## Options
     - `extra-blocking-calls`: more names that count as blocking at the end of a chain.
