@@ -23,12 +23,14 @@ from __future__ import annotations
 import ast
 import builtins
 import os
+import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterator
 
 from asynclint import deps
+from asynclint.gate import blocking_tables
 
 if TYPE_CHECKING:
     from asynclint.config import Config
@@ -284,8 +286,6 @@ class _Names:
 
 def _blocking_call(names: _Names, call: ast.Call, config: Config | None) -> str | None:
     """How a call that an ASL2xx table names is shown (``time.sleep``, ``requests.Session().get``)."""
-    from asynclint.gate import blocking_tables
-
     tables = blocking_tables()
     dotted = _dotted(call.func)
     if dotted is not None:
@@ -299,8 +299,6 @@ def _blocking_call(names: _Names, call: ast.Call, config: Config | None) -> str 
         spec = tables["methods"].get(ctor) if ctor is not None else None
         if spec is not None and ctor is not None:
             method = call.func.attr
-            import re
-
             if method in spec["methods"] or (
                 spec["any"] and not method.startswith("_") and not (spec["local"] and re.fullmatch(spec["local"], method))
             ):
@@ -955,8 +953,8 @@ def coroutine_findings(tree: ast.Module, path: str, config: Config | None = None
     me = summarise(tree, index.name, path, package, config)
     chains = Chains(index)
     out: list[Finding] = []
+    module_bound = _module_bound(tree, me)
     for func, owner, cls in _coroutines(tree):
-        module_bound = _module_bound(tree, me)
         names = _Names(me, module_bound, func, cls, package, owner)
         awaited = {id(n.value) for n in _own_nodes(func.body) if isinstance(n, ast.Await)}
         calls = sorted((n for n in _own_nodes(func.body) if isinstance(n, ast.Call)), key=lambda n: (n.lineno, n.col_offset))

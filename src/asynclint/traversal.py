@@ -56,13 +56,77 @@ class _Recorder(cst.CSTVisitor):
         self.events.append(_LEAVE.get(attribute) or _LEAVE.setdefault(attribute, "-" + attribute))
 
 
+#: (node class, which of its fields are None) -> the fields libcst's ``_visit_and_replace_children``
+#: visits, in its order, learned from the first such node (None: events the fields do not give).
+#: Some classes visit a field only when it is set (``FormattedStringExpression.format_spec``):
+#: hence the key.
+_FIELDS: dict[tuple[type, int], tuple[str, ...] | None] = {}
+#: node class -> its dataclass field names
+_ALL_FIELDS: dict[type, tuple[str, ...]] = {}
+_NODE = cst.CSTNode
+#: check every fast record against libcst's own (tests; ``ASYNCLINT_CHECK_TRAVERSAL=1``)
+VERIFY = bool(__import__("os").environ.get("ASYNCLINT_CHECK_TRAVERSAL"))
+
+
+def _slow_events(node: cst.CSTNode) -> tuple[cst.CSTNode | str, ...]:
+    """The events libcst's own walk emits for ``node`` (it builds a copy of the node to get them)."""
+    recorder = _Recorder()
+    node._visit_and_replace_children(recorder)
+    return tuple(recorder.events)
+
+
+def _fast_events(node: cst.CSTNode, fields: tuple[str, ...]) -> tuple[cst.CSTNode | str, ...]:
+    """The same events, read from the node's fields: no copy."""
+    events: list[cst.CSTNode | str] = []
+    append = events.append
+    for name in fields:
+        append(_ENTER[name])
+        value = getattr(node, name)
+        if isinstance(value, _NODE):
+            append(value)
+        elif value.__class__ is tuple or value.__class__ is list:
+            for item in value:
+                if isinstance(item, _NODE):
+                    append(item)
+        append(_LEAVE[name])
+    return tuple(events)
+
+
+def _learn(node: cst.CSTNode, events: tuple[cst.CSTNode | str, ...]) -> tuple[str, ...] | None:
+    """The field order ``events`` show, if reading those fields gives exactly ``events``."""
+    fields = tuple(e[1:] for e in events if isinstance(e, str) and e[0] == "+")
+    try:
+        return fields if _fast_events(node, fields) == events else None
+    except (AttributeError, KeyError):
+        return None
+
+
+def _shape(node: cst.CSTNode) -> tuple[type, int]:
+    cls = node.__class__
+    names = _ALL_FIELDS.get(cls)
+    if names is None:
+        names = _ALL_FIELDS[cls] = tuple(f.name for f in __import__("dataclasses").fields(cls))
+    mask = 0
+    for i, name in enumerate(names):
+        if getattr(node, name) is None:
+            mask |= 1 << i
+    return cls, mask
+
+
 def _record(node: cst.CSTNode) -> _Entry:
     cache = _cache
     entry = cache.get(id(node)) if cache is not None else None
     if entry is None:
-        recorder = _Recorder()
-        node._visit_and_replace_children(recorder)
-        events = tuple(recorder.events)
+        shape = _shape(node)
+        fields = _FIELDS.get(shape, False)
+        if fields:
+            events = _fast_events(node, fields)  # type: ignore[arg-type]
+            if VERIFY:
+                assert events == _slow_events(node), f"{shape[0].__name__}: fields {fields} do not give libcst's events"
+        else:
+            events = _slow_events(node)
+            if fields is False:
+                _FIELDS[shape] = _learn(node, events)
         entry = (node, tuple(e for e in events if not isinstance(e, str)), events)
         if cache is not None:
             cache[id(node)] = entry
