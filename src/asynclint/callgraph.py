@@ -67,6 +67,19 @@ NOT_BLOCKING_MODULES: dict[str, str] = {
     "linecache": "a cache of source lines for tracebacks",
     "traceback": "formats tracebacks; error paths only",
     "platform": "caches what it finds about the machine; its commands run only on other platforms",
+    # the event loop's own libraries: their sync functions schedule work, they do not wait for it
+    **{name: "the async library itself: its sync functions schedule, they do not wait" for name in ("asyncio", "trio", "anyio")},
+    # computation in memory: not read at all (they are large, and coroutines call them all the time)
+    **{
+        name: "computation in memory"
+        for name in (
+            "typing", "typing_extensions", "collections", "functools", "itertools", "operator", "re", "json", "base64",
+            "binascii", "hashlib", "hmac", "html", "ipaddress", "random", "weakref", "_weakrefset", "contextlib",
+            "contextvars", "copy", "dataclasses", "enum", "abc", "types", "string", "textwrap", "struct", "datetime",
+            "decimal", "fractions", "numbers", "math", "statistics", "heapq", "bisect", "urllib.parse", "email.utils",
+            "http.cookies", "http", "warnings", "reprlib", "pprint", "keyword", "token", "tokenize",
+        )
+    },
 }
 #: blocking calls that end no chain: importing a module that is already imported is a dictionary
 #: lookup, and helpers import lazily once (a backend, a session engine, an extension)
@@ -165,6 +178,18 @@ def _add_imports(node: ast.Import | ast.ImportFrom, package: str, into: dict[str
             into[alias.asname or alias.name] = f"{base}.{alias.name}" if base else alias.name
 
 
+_OWN: dict[int, tuple[ast.AST, list[ast.AST]]] = {}
+
+
+def _own(func: ast.FunctionDef | ast.AsyncFunctionDef) -> list[ast.AST]:
+    """:func:`_own_nodes` of a function's body, walked once per function while its module is
+    summarised (the function is kept with the list, so that its id is not reused meanwhile)."""
+    found = _OWN.get(id(func))
+    if found is None or found[0] is not func:
+        found = _OWN[id(func)] = (func, list(_own_nodes(func.body)))
+    return found[1]
+
+
 def _own_nodes(body: list[ast.stmt]) -> Iterator[ast.AST]:
     """The nodes of a function body, without the bodies of nested functions, lambdas and classes
     (their decorators and defaults, which run here, included)."""
@@ -190,7 +215,7 @@ def _local_names(func: ast.FunctionDef | ast.AsyncFunctionDef, package: str) -> 
     imports: dict[str, str] = {}
     built: dict[str, str] = {}
     counts: dict[str, int] = {}
-    for node in _own_nodes(func.body):
+    for node in _own(func):
         if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
             bound.add(node.id)
             counts[node.id] = counts.get(node.id, 0) + 1
@@ -356,8 +381,10 @@ def summarise(tree: ast.Module, name: str, path: str, package: str, config: Conf
         summary = module.functions[qual]
         names = _Names(module, module_bound, func, cls, package, qual)
         params = set(summary.params)
-        conditions = _conditions(func.body, params)
-        for node in _own_nodes(func.body):
+        nodes = _own(func)
+        # tests on parameters only matter in a function that has both
+        conditions = _conditions(func.body, params) if params and any(isinstance(n, ast.If) for n in nodes) else {}
+        for node in nodes:
             if not isinstance(node, ast.Call):
                 continue
             shown = _blocking_call(names, node, config)
@@ -370,13 +397,14 @@ def summarise(tree: ast.Module, name: str, path: str, package: str, config: Conf
             if ref is not None:
                 args = _arguments(node, params)
                 summary.calls.append((ref, node.lineno, _dotted(node.func) or ref, args, conditions.get(id(node), ())))
+    _OWN.clear()
     return module
 
 
 def _nested_defs(func: ast.FunctionDef | ast.AsyncFunctionDef) -> list[ast.FunctionDef]:
     """The sync functions a function's own body defines (not those of nested bodies), each name
     defined once."""
-    found = [n for n in _own_nodes(func.body) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))]
+    found = [n for n in _own(func) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))]
     names = [n.name for n in found]
     return [n for n in found if isinstance(n, ast.FunctionDef) and names.count(n.name) == 1]
 
@@ -389,7 +417,7 @@ def _attributes(cls: ast.ClassDef) -> dict[str, str]:
         if not isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)) or not item.args.args:
             continue
         me = item.args.args[0].arg
-        for node in _own_nodes(item.body):
+        for node in _own(item):
             targets: list[ast.expr] = []
             value: ast.expr | None = None
             if isinstance(node, ast.Assign):
@@ -705,6 +733,8 @@ class Index:
         return (found, True) if found is not None else None
 
     def module(self, name: str) -> Module | None:
+        if _not_followed(name):
+            return None
         located = self.locate(name)
         if located is None:
             return None
@@ -858,7 +888,7 @@ class Chains:
             self.cut = True
             return None
         # by name, not only in libraries: linting the standard library makes ``traceback`` a project module
-        if f"{module.name}.{qual}" in NOT_BLOCKING or module.name.split(".")[0] in NOT_BLOCKING_MODULES:
+        if f"{module.name}.{qual}" in NOT_BLOCKING or _not_followed(module.name):
             self.memo[key] = None
             return None
         function = module.functions.get(qual)
@@ -926,6 +956,12 @@ def _apply(function: Function, conditions: Conditions, args: tuple[tuple[str, ..
     return tuple(out)
 
 
+def _not_followed(module: str) -> bool:
+    """A module of :data:`NOT_BLOCKING_MODULES` (or a submodule of one)."""
+    parts = module.split(".")
+    return any(".".join(parts[:i]) in NOT_BLOCKING_MODULES for i in range(1, len(parts) + 1))
+
+
 def _bound(ref: str, qual: str) -> bool:
     """The call passes the first parameter implicitly: a method (``self.m()``, ``Class()`` running
     ``__init__``, ``Class.m()`` of a class method); a static method's summary has a blank first
@@ -956,8 +992,9 @@ def coroutine_findings(tree: ast.Module, path: str, config: Config | None = None
     module_bound = _module_bound(tree, me)
     for func, owner, cls in _coroutines(tree):
         names = _Names(me, module_bound, func, cls, package, owner)
-        awaited = {id(n.value) for n in _own_nodes(func.body) if isinstance(n, ast.Await)}
-        calls = sorted((n for n in _own_nodes(func.body) if isinstance(n, ast.Call)), key=lambda n: (n.lineno, n.col_offset))
+        nodes = _own(func)
+        awaited = {id(n.value) for n in nodes if isinstance(n, ast.Await)}
+        calls = sorted((n for n in nodes if isinstance(n, ast.Call)), key=lambda n: (n.lineno, n.col_offset))
         seen: dict[str, int] = {}
         for node in calls:
             written = _dotted(node.func)
@@ -981,6 +1018,7 @@ def coroutine_findings(tree: ast.Module, path: str, config: Config | None = None
             if found is not None and not found[1]:
                 shown = written or ref
                 out.append(Finding(owner, shown, nth, node.lineno, (Step(f"{shown}()", path, node.lineno), *found[0])))
+    _OWN.clear()
     return out
 
 
