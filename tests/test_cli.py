@@ -234,3 +234,19 @@ def test_blocking_calls_in_test_code_are_not_reported_by_default(
     out = run("--output-format", "concise", relative, cwd=tmp_path)
     assert ("ASL200" in out.stdout) is reported, out.stdout
     assert out.returncode == (1 if reported else 0)
+
+
+def test_gitignore_and_exclude_patterns_raise_no_deprecation_warning(tmp_path: Path) -> None:
+    """pathspec deprecated its ``gitwildmatch`` factory; the patterns go through ``GitIgnoreSpec``."""
+    (tmp_path / ".gitignore").write_text("build/\n*.tmp.py\n")
+    (tmp_path / "pyproject.toml").write_text('[tool.asynclint]\nextend-exclude = ["generated/"]\n')
+    for folder in ("build", "generated", "app"):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "m.py").write_text("import time\n\nasync def f():\n    time.sleep(1)\n")
+    proc = subprocess.run(
+        [sys.executable, "-W", "error::DeprecationWarning", "-m", "asynclint", "--no-cache", "--output-format", "concise", "."],
+        cwd=tmp_path, capture_output=True, text=True,
+    )
+    assert proc.returncode == 1, proc.stderr
+    assert "Warning" not in proc.stderr
+    assert [line.split(":")[0] for line in proc.stdout.splitlines()] == ["app/m.py"]

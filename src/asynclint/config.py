@@ -99,7 +99,7 @@ def _check_type(key: str, value: Any, default: Any) -> Any:
                 try:
                     import pathspec  # only when there are patterns: plain imports stay light
 
-                    pathspec.PathSpec.from_lines("gitwildmatch", [pattern])
+                    pathspec.GitIgnoreSpec.from_lines([pattern])
                 except ValueError as exc:  # pathspec's GitWildMatchPatternError
                     raise ConfigError(f"{key}: invalid pattern {pattern!r} ({exc})") from None
         return items

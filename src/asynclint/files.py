@@ -40,7 +40,7 @@ class _IgnoreStack:
     """The .gitignore files that apply to a folder: each one's patterns are relative to its folder."""
 
     def __init__(self) -> None:
-        self.specs: list[tuple[Path, pathspec.PathSpec]] = []
+        self.specs: list[tuple[Path, pathspec.GitIgnoreSpec]] = []
 
     def load(self, folder: Path) -> None:
         ignore = folder / ".gitignore"
@@ -73,24 +73,24 @@ class _IgnoreStack:
         return False
 
 
-def _gitignore_spec(lines: list[str]) -> pathspec.PathSpec:
+def _gitignore_spec(lines: list[str]) -> pathspec.GitIgnoreSpec:
     """The patterns of a .gitignore file; lines git would not understand are skipped, as git does."""
     try:
-        return pathspec.PathSpec.from_lines("gitwildmatch", lines)
+        return pathspec.GitIgnoreSpec.from_lines(lines)
     except ValueError:  # pathspec's GitWildMatchPatternError
         good = []
         for line in lines:
             try:
-                pathspec.PathSpec.from_lines("gitwildmatch", [line])
+                pathspec.GitIgnoreSpec.from_lines([line])
             except ValueError:
                 continue
             good.append(line)
-        return pathspec.PathSpec.from_lines("gitwildmatch", good)
+        return pathspec.GitIgnoreSpec.from_lines(good)
 
 
-def _user_excludes(config: Config) -> pathspec.PathSpec | None:
+def _user_excludes(config: Config) -> pathspec.GitIgnoreSpec | None:
     patterns = [*config.exclude, *config.extend_exclude]
-    return pathspec.PathSpec.from_lines("gitwildmatch", patterns) if patterns else None
+    return pathspec.GitIgnoreSpec.from_lines(patterns) if patterns else None
 
 
 def _excluded_by_user(path: Path, spec: pathspec.PathSpec | None, root: Path, is_dir: bool) -> bool:
