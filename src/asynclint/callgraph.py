@@ -122,6 +122,8 @@ class Module:
     imports: dict[str, str] = field(default_factory=dict)
     classes: set[str] = field(default_factory=set)
     library: bool = False
+    #: names the module binds at module level other than by import (assignments, ``async def``s)
+    bound: set[str] = field(default_factory=set)
     #: module-level names bound once to a call (``DB = sqlite3.connect(...)``): name -> callee as written
     instances: dict[str, str] = field(default_factory=dict)
     #: per class, attributes set once to a call in its methods (``self.conn = sqlite3.connect(...)``)
@@ -151,7 +153,8 @@ def _dotted(expr: ast.expr) -> str | None:
     return ".".join(reversed(parts))
 
 
-def _absolute(node: ast.ImportFrom, package: str) -> str:
+def absolute_module(node: ast.ImportFrom, package: str) -> str:
+    """The module a ``from`` import names, relative levels resolved against ``package``."""
     if not node.level:
         return node.module or ""
     parts = package.split(".") if package else []
@@ -172,7 +175,7 @@ def _add_imports(node: ast.Import | ast.ImportFrom, package: str, into: dict[str
                 head = alias.name.split(".", 1)[0]
                 into[head] = head
         return
-    base = _absolute(node, package)
+    base = absolute_module(node, package)
     for alias in node.names:
         if alias.name != "*":
             into[alias.asname or alias.name] = f"{base}.{alias.name}" if base else alias.name
@@ -370,6 +373,7 @@ def summarise(tree: ast.Module, name: str, path: str, package: str, config: Conf
                     module_bound.add(node.id)
                     counts[node.id] = counts.get(node.id, 0) + 1
     module_bound -= set(module.imports)
+    module.bound = module_bound
     module.instances = {k: v for k, v in module.instances.items() if counts.get(k) == 1}
     # sync functions defined in a function's body (called by name there): summarised as its locals
     for func, qual in outer:
@@ -685,7 +689,8 @@ _summaries: dict[tuple[str, deps.Signature, bool], Module | None] = {}
 _files: dict[tuple[str, str], str | None] = {}
 
 
-def _import_root(path: Path) -> tuple[Path, str]:
+def import_root(path: Path) -> tuple[Path, str]:
+    """(the folder imports resolve from, the module's dotted name)."""
     path = path.resolve()
     parts = [] if path.stem == "__init__" else [path.stem]
     folder = path.parent
@@ -713,7 +718,7 @@ class Index:
 
     def __init__(self, path: str, config: Config | None) -> None:
         self.config = config
-        self.root, self.name = _import_root(Path(path)) if path else (Path.cwd(), "")
+        self.root, self.name = import_root(Path(path)) if path else (Path.cwd(), "")
         self.library_roots = _library_roots()
 
     def locate(self, module: str) -> tuple[str, bool] | None:
@@ -773,7 +778,7 @@ class Index:
 
 
 #: bumped when :class:`Module` or what goes into it changes (stored summaries are then not used)
-SUMMARY_FORMAT = 2
+SUMMARY_FORMAT = 3
 #: where summaries are kept between runs (see :func:`use_store`); None: in this process only
 _store: Path | None = None
 
@@ -989,9 +994,8 @@ def coroutine_findings(tree: ast.Module, path: str, config: Config | None = None
     me = summarise(tree, index.name, path, package, config)
     chains = Chains(index)
     out: list[Finding] = []
-    module_bound = _module_bound(tree, me)
     for func, owner, cls in _coroutines(tree):
-        names = _Names(me, module_bound, func, cls, package, owner)
+        names = _Names(me, me.bound, func, cls, package, owner)
         nodes = _own(func)
         awaited = {id(n.value) for n in nodes if isinstance(n, ast.Await)}
         calls = sorted((n for n in nodes if isinstance(n, ast.Call)), key=lambda n: (n.lineno, n.col_offset))
@@ -1022,18 +1026,6 @@ def coroutine_findings(tree: ast.Module, path: str, config: Config | None = None
     return out
 
 
-def _module_bound(tree: ast.Module, module: Module) -> set[str]:
-    bound: set[str] = set()
-    for stmt in _module_level(tree.body):
-        if isinstance(stmt, ast.AsyncFunctionDef):
-            bound.add(stmt.name)
-        elif not isinstance(stmt, (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.ClassDef)):
-            for node in ast.walk(stmt):
-                if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
-                    bound.add(node.id)
-    return bound - set(module.imports)
-
-
 def _coroutines(tree: ast.Module) -> Iterator[tuple[ast.AsyncFunctionDef, str, str | None]]:
     """Every ``async def`` of the module: (it, its dotted owner path, its class when a method)."""
     stack: list[tuple[ast.AST, str, str | None]] = [(tree, "", None)]
@@ -1055,7 +1047,7 @@ def _coroutines(tree: ast.Module) -> Iterator[tuple[ast.AsyncFunctionDef, str, s
 def describe(chain: tuple[Step, ...], linted: str) -> str:
     """``load() -> read_config() -> open() at settings.py:12`` (the place is the blocking call's)."""
     last = chain[-1]
-    project = _import_root(Path(linted))[0] if linted else None
+    project = import_root(Path(linted))[0] if linted else None
     where = None
     if project is None or not _inside(last.path, project):
         where = _short_library_path(last.path)

@@ -70,12 +70,18 @@ TABLES_FILE = "gate_tables.json"
 
 
 @functools.lru_cache(maxsize=None)
-def _tables() -> _Tables:
-    """The gate's tables, read from ``data/gate_tables.json`` (see :func:`compute_tables`)."""
+def _data() -> dict[str, Any]:
+    """``data/gate_tables.json``, read once per process."""
     import json
     from importlib import resources
 
-    data = json.loads(resources.files("asynclint").joinpath("data").joinpath(TABLES_FILE).read_text(encoding="utf-8"))
+    return json.loads(resources.files("asynclint").joinpath("data").joinpath(TABLES_FILE).read_text(encoding="utf-8"))
+
+
+@functools.lru_cache(maxsize=None)
+def _tables() -> _Tables:
+    """The gate's tables, read from ``data/gate_tables.json`` (see :func:`compute_tables`)."""
+    data = _data()
     return (
         {k: frozenset(v) for k, v in data["calls"].items()},
         {k: frozenset(v) for k, v in data["methods"].items()},
@@ -171,13 +177,9 @@ def compute_blocking() -> dict[str, Any]:
     }
 
 
-@functools.lru_cache(maxsize=None)
 def blocking_tables() -> dict[str, Any]:
     """:func:`compute_blocking`, read from ``data/gate_tables.json`` (no libcst)."""
-    import json
-    from importlib import resources
-
-    return json.loads(resources.files("asynclint").joinpath("data").joinpath(TABLES_FILE).read_text(encoding="utf-8"))["blocking"]
+    return _data()["blocking"]
 
 
 def _root_and_last(name: str) -> tuple[str, str]:

@@ -13,6 +13,8 @@ libcst's own path.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import os
 from typing import Any, Iterator, Union
 
 import libcst as cst
@@ -65,7 +67,7 @@ _FIELDS: dict[tuple[type, int], tuple[str, ...] | None] = {}
 _ALL_FIELDS: dict[type, tuple[str, ...]] = {}
 _NODE = cst.CSTNode
 #: check every fast record against libcst's own (tests; ``ASYNCLINT_CHECK_TRAVERSAL=1``)
-VERIFY = bool(__import__("os").environ.get("ASYNCLINT_CHECK_TRAVERSAL"))
+VERIFY = bool(os.environ.get("ASYNCLINT_CHECK_TRAVERSAL"))
 
 
 def _slow_events(node: cst.CSTNode) -> tuple[cst.CSTNode | str, ...]:
@@ -105,7 +107,7 @@ def _shape(node: cst.CSTNode) -> tuple[type, int]:
     cls = node.__class__
     names = _ALL_FIELDS.get(cls)
     if names is None:
-        names = _ALL_FIELDS[cls] = tuple(f.name for f in __import__("dataclasses").fields(cls))
+        names = _ALL_FIELDS[cls] = tuple(f.name for f in dataclasses.fields(cls))
     mask = 0
     for i, name in enumerate(names):
         if getattr(node, name) is None:

@@ -23,6 +23,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from asynclint import deps
+from asynclint.callgraph import absolute_module as _absolute
+from asynclint.callgraph import import_root
 
 #: a project bigger than this is not scanned (a linted file under ``/`` or a home folder)
 MAX_FILES = 3000
@@ -57,17 +59,6 @@ _summary_cache: dict[tuple[Path, int, int], _Summary | None] = {}
 _nested = False
 #: (file, literal) -> the lock a nested lint of that file would create for it
 _created: dict[tuple[str, str], str] = {}
-
-
-def import_root(path: Path) -> tuple[Path, str]:
-    """(the folder imports resolve from, the module's dotted name)."""
-    path = path.resolve()
-    parts = [] if path.stem == "__init__" else [path.stem]
-    folder = path.parent
-    while (folder / "__init__.py").is_file() and folder.parent != folder:
-        parts.insert(0, folder.name)
-        folder = folder.parent
-    return folder, ".".join(parts)
 
 
 def project_files(root: Path) -> tuple[Path, ...]:
@@ -490,15 +481,3 @@ def _dotted(func: ast.expr) -> str | None:
 def _package_of(path: Path) -> str:
     root, name = import_root(path)
     return name if path.stem == "__init__" else name.rpartition(".")[0]
-
-
-def _absolute(node: ast.ImportFrom, package: str) -> str:
-    if not node.level:
-        return node.module or ""
-    parts = package.split(".") if package else []
-    if node.level > 1:
-        parts = parts[: len(parts) - (node.level - 1)]
-    base = ".".join(parts)
-    if node.module:
-        base = f"{base}.{node.module}" if base else node.module
-    return base
