@@ -147,6 +147,10 @@ def run(argv: Sequence[str], out: TextIO, err: TextIO) -> int:
             f"ASYNCLINT_OUTPUT_FORMAT: invalid choice {args.output_format!r} (choose from {', '.join(FORMATS)})"
         )
     if args.diff and args.fix:
+    if argv and argv[0] == "server" and not Path(argv[0]).exists():
+        from asynclint import server  # pygls is imported there, only for this subcommand
+
+        return server.run(argv[1:], out, err)
         # --diff wins: show what would change, write nothing (ruff does the same)
         args.fix = False
     config = _make_config(args)
