@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import NoReturn, Sequence, TextIO
 
-from asynclint import __version__, parallel, registry
+from asynclint import __version__, parallel, registry, terminal
 from asynclint.config import Config, ConfigError, find_config_file, load_file
 from asynclint.files import discover_files
 from asynclint.model import Result
@@ -65,6 +65,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="text (default), concise, json, github or sarif; ASYNCLINT_OUTPUT_FORMAT sets the default",
     )
     p.add_argument("--statistics", action="store_true", help="count findings per rule instead of listing them")
+    p.add_argument(
+        "--color",
+        choices=terminal.COLOR_CHOICES,
+        default="auto",
+        help="colour and the full view with source excerpts: auto (default: on a terminal; NO_COLOR, FORCE_COLOR), always or never",
+    )
     p.add_argument(
         "-j",
         "--jobs",
@@ -141,16 +147,17 @@ def run(argv: Sequence[str], out: TextIO, err: TextIO) -> int:
         from asynclint import concurrency_report
 
         return concurrency_report.run(argv[1:], out, err)
+    if argv and argv[0] == "server" and not Path(argv[0]).exists():
+        from asynclint import server  # pygls is imported there, only for this subcommand
+
+        return server.run(argv[1:], out, err)
     args = build_parser().parse_args(argv)
     if args.output_format not in FORMATS:  # argparse checks choices for given options, not defaults
         raise UsageError(
             f"ASYNCLINT_OUTPUT_FORMAT: invalid choice {args.output_format!r} (choose from {', '.join(FORMATS)})"
         )
+    display = terminal.choose(out, args.color)  # colour and the full view: only on a terminal or when forced
     if args.diff and args.fix:
-    if argv and argv[0] == "server" and not Path(argv[0]).exists():
-        from asynclint import server  # pygls is imported there, only for this subcommand
-
-        return server.run(argv[1:], out, err)
         # --diff wins: show what would change, write nothing (ruff does the same)
         args.fix = False
     config = _make_config(args)
@@ -168,10 +175,10 @@ def run(argv: Sequence[str], out: TextIO, err: TextIO) -> int:
         codes=tuple(registry.enabled_codes(config)),
         mode="diff" if args.diff else "fix" if args.fix else "lint",
         unsafe=args.unsafe_fixes,
-        edits=args.output_format in ("json", "sarif"),
+        edits=args.output_format in ("json", "sarif") or display.shows_fixes(args.output_format, args.statistics),
         cache=not args.no_cache,
     )
-    for outcome in parallel.run_files(discover_files(paths, config), options, args.jobs):
+    for outcome in terminal.progress(parallel.run_files(discover_files(paths, config), options, args.jobs), err):
         if outcome.read_error is not None:
             _err(err, f"{outcome.path}: {outcome.read_error}")
             failed = True
@@ -213,7 +220,7 @@ def run(argv: Sequence[str], out: TextIO, err: TextIO) -> int:
         if changed_files:
             err.write(f"Would fix {changed_files} file{'s' if changed_files != 1 else ''}.\n")
         return EXIT_ERROR if failed else (EXIT_FOUND if changed_files else EXIT_CLEAN)
-    text = render(report, args.output_format, statistics=args.statistics)
+    text = render(report, args.output_format, statistics=args.statistics, display=display)
     if args.output_format == "json" and not _encodable(out, text):
         # an ASCII-only stdout (LC_ALL=C): escapes keep the JSON valid where backslashreplace would not
         text = render(report, args.output_format, ascii_only=True)

@@ -1,4 +1,5 @@
-"""Rendering findings: text (default), concise, json, github (workflow commands) and sarif."""
+"""Rendering findings: text (default), concise, json, github (workflow commands) and sarif; the
+text formats on a terminal are in asynclint.terminal."""
 from __future__ import annotations
 
 import bisect
@@ -9,9 +10,12 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from asynclint.model import Finding, Result, Safety, TextEdit
+
+if TYPE_CHECKING:
+    from asynclint.terminal import Display
 
 FORMATS = ("text", "concise", "json", "github", "sarif")
 
@@ -73,14 +77,48 @@ def render_text(report: Report, concise: bool = False, statistics: bool = False)
     return printable("\n".join(lines) + "\n")
 
 
-def render_statistics(report: Report) -> list[str]:
+@dataclass(frozen=True)
+class RuleCount:
+    """One rule's line in ``--statistics``: its findings, and how many of them have a fix that
+    ``--fix`` applies with the flags given (``applicable``) or that needs ``--unsafe-fixes``
+    (``hidden``)."""
+
+    code: str
+    name: str
+    count: int
+    applicable: int
+    hidden: int
+
+    @property
+    def fixable(self) -> bool:
+        """Some finding is fixed by ``--fix`` with the flags given (ruff counts the same way)."""
+        return self.applicable > 0
+
+
+def statistics_rows(report: Report) -> list[RuleCount]:
+    """Per rule, most frequent first (then by code)."""
+    unsafe_fixes = not report.unsafe_hidden
     counts = Counter((f.code, f.slug) for f in report.findings)
-    fixable = Counter(f.code for f in report.findings if f.fix is not None)
-    width = max((len(str(n)) for n in counts.values()), default=1)
+    applicable = Counter(f.code for f in report.findings if _marker(f, unsafe_fixes))
+    hidden = Counter(f.code for f in report.findings if f.fix is not None and not _marker(f, unsafe_fixes))
     return [
-        f"{n:>{width}}\t{code}\t{'[*] ' if fixable[code] else ''}{slug}"
+        RuleCount(code, slug, n, applicable[code], hidden[code])
         for (code, slug), n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
     ]
+
+
+def render_statistics(report: Report) -> list[str]:
+    """``count<TAB>code<TAB>[*] slug``; ``[*]`` only when ``--fix`` (with ``--unsafe-fixes`` when
+    given) would fix some of the rule's findings."""
+    rows = statistics_rows(report)
+    width = max((len(str(row.count)) for row in rows), default=1)
+    return [f"{row.count:>{width}}\t{row.code}\t{'[*] ' if row.fixable else ''}{row.name}" for row in rows]
+
+
+def render_statistics_json(report: Report) -> str:
+    """``--statistics --output-format json``: ``[{code, name, count, fixable}]``, as ruff prints."""
+    rows = [{"code": r.code, "name": r.name, "count": r.count, "fixable": r.fixable} for r in statistics_rows(report)]
+    return json.dumps(rows, indent=2) + "\n"
 
 
 def summary_line(report: Report) -> str:
@@ -267,10 +305,19 @@ RENDERERS: dict[str, Callable[[Report], str]] = {
 }
 
 
-def render(report: Report, fmt: str, statistics: bool = False, ascii_only: bool = False) -> str:
+def render(
+    report: Report, fmt: str, statistics: bool = False, ascii_only: bool = False, display: Display | None = None
+) -> str:
+    """``display``: the stream is a terminal or colour is forced (asynclint.terminal.choose); the
+    text formats then go through rich. Without it, or on a pipe, text is byte-stable."""
     if fmt in ("text", "concise"):
+        if display is not None and (display.colour or (display.terminal and fmt == "text")):
+            from asynclint.terminal import render_terminal  # imports rich
+
+            return render_terminal(report, fmt, display, statistics=statistics)
         return render_text(report, concise=fmt == "concise", statistics=statistics)
     if fmt == "json":
+        if statistics:
+            return render_statistics_json(report)
         return render_json(report, ascii_only=ascii_only)
     return RENDERERS[fmt](report)
-
