@@ -232,6 +232,8 @@ class ConfigCache:
 
     def __init__(self) -> None:
         self._files: dict[Path, tuple[tuple[int, int, int], Settings]] = {}
+        #: the defaults, one per project root (the same object each time: a lint stays valid)
+        self._defaults: dict[Path, Settings] = {}
 
     def clear(self) -> None:
         self._files.clear()
@@ -242,7 +244,9 @@ class ConfigCache:
         except OSError as exc:
             return Settings(Config(root=default_root), None, f"cannot look for a configuration file: {exc}")
         if found is None:
-            return Settings(Config(root=default_root))
+            if default_root not in self._defaults:
+                self._defaults[default_root] = Settings(Config(root=default_root))
+            return self._defaults[default_root]
         try:
             info = found.stat()
             signature = (info.st_mtime_ns, info.st_size, info.st_ino)
@@ -663,6 +667,10 @@ def build_server(session: Session | None = None) -> LanguageServer:
             ls.text_document_publish_diagnostics(lsp.PublishDiagnosticsParams(uri=uri, diagnostics=[]))
         except Exception:  # noqa: BLE001 - logged; the server goes on
             _internal_error(ls, f"closing {uri}")
+
+    @server.feature(lsp.WORKSPACE_DID_CHANGE_CONFIGURATION)
+    def changed_configuration(ls: LanguageServer, params: lsp.DidChangeConfigurationParams) -> None:
+        """Nothing to do: the settings come from the project's files, not from the editor."""
 
     @server.feature(lsp.WORKSPACE_DID_CHANGE_WATCHED_FILES)
     async def watched_files(ls: LanguageServer, params: lsp.DidChangeWatchedFilesParams) -> None:
