@@ -10,8 +10,9 @@ import re
 import subprocess
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 
@@ -233,6 +234,33 @@ def apply(text: str, edit: dict[str, Any], uri: str, encoding: str = "utf-16") -
     return text
 
 
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def doc_blocks(language: str, name: str = "docs/editors.md") -> list[Any]:
+    """The fenced ``language`` blocks of a document, parsed (json and toml)."""
+    from asynclint.config import tomllib  # tomli on Python 3.10
+
+    text = (ROOT / name).read_text(encoding="utf-8")
+    blocks = re.findall(rf"^```{language}\n(.*?)^```", text, flags=re.MULTILINE | re.DOTALL)
+    return [json.loads(b) if language == "json" else tomllib.loads(b) for b in blocks]
+
+
+def test_editor_settings_in_the_docs(tmp_path: Path) -> None:
+    """What users paste: valid JSON and TOML that start `asynclint server` for Python."""
+    for name in ("README.md", "docs/editors.md"):
+        vscode = doc_blocks("json", name)[0]
+        assert vscode["glspc.server.command"] == "asynclint"
+        assert vscode["glspc.server.commandArguments"] == ["server"]
+        assert vscode["glspc.server.languageId"] == ["python"]
+        assert vscode["[python]"]["editor.codeActionsOnSave"] == {"source.fixAll.asynclint": "explicit"}
+        text = (ROOT / name).read_text(encoding="utf-8")
+        assert 'cmd = { "asynclint", "server" }' in text
+    [helix] = doc_blocks("toml")
+    assert helix["language-server"]["asynclint"] == {"command": "asynclint", "args": ["server"]}
+    assert "asynclint" in helix["language"][0]["language-servers"]
+
+
 def codes(text: str, path: Path) -> list[str]:
     return [f.code for f in lint_source(text, str(path)).findings]
 
@@ -251,6 +279,7 @@ def test_diagnostics_code_actions_and_edits(client, tmp_path: Path) -> None:
     uri = app.as_uri()
     sleep = diag("ASL200", SLEEP_MESSAGE, span(4, 4, 4, 17), anchor="asl200-blocking-sleep")
     assert server.open(app, APP) == [sleep]
+    assert doc_blocks("json")[-1] == sleep  # docs/editors.md shows this very diagnostic
 
     actions = server.actions(app, (4, 6), (4, 6))
     assert [(a["title"], a["kind"], a.get("isPreferred")) for a in actions] == [
@@ -489,7 +518,7 @@ def test_exit_without_shutdown_and_closed_input(client, tmp_path: Path) -> None:
 
 def test_without_pygls_one_line_and_exit_2(tmp_path: Path) -> None:
     code = "import sys\nsys.modules['pygls'] = None\nfrom asynclint.cli import main\nsys.exit(main(['server']))\n"
-    done = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=TIMEOUT)
+    done = subprocess.run([sys.executable, "-c", code], check=False, cwd=tmp_path, capture_output=True, text=True, timeout=TIMEOUT)
     assert (done.returncode, done.stdout, done.stderr) == (
         2,
         "",
@@ -499,7 +528,7 @@ def test_without_pygls_one_line_and_exit_2(tmp_path: Path) -> None:
 
 def test_server_arguments(tmp_path: Path) -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "asynclint", "server", "--tcp"], cwd=tmp_path, capture_output=True, text=True, timeout=TIMEOUT
+        [sys.executable, "-m", "asynclint", "server", "--tcp"], check=False, cwd=tmp_path, capture_output=True, text=True, timeout=TIMEOUT
     )
     assert (done.returncode, done.stdout) == (2, "")
     assert done.stderr == (
@@ -514,5 +543,5 @@ def test_cli_does_not_import_pygls(tmp_path: Path) -> None:
         "import sys\nfrom asynclint.cli import main\nmain(['--no-cache', 'app.py'])\n"
         "print(sorted(m for m in ('pygls', 'lsprotocol', 'asynclint.server') if m in sys.modules))\n"
     )
-    done = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=TIMEOUT)
+    done = subprocess.run([sys.executable, "-c", code], check=False, cwd=tmp_path, capture_output=True, text=True, timeout=TIMEOUT)
     assert done.stdout.splitlines()[-1] == "[]"
