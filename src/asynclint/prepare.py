@@ -10,6 +10,7 @@ import codecs
 import io
 import os
 import tokenize
+import warnings
 from dataclasses import dataclass
 from typing import Any, Sequence, TypeVar
 
@@ -105,6 +106,22 @@ def undecodable(path: str, source: bytes) -> Finding | None:
     return None
 
 
+def syntax_error(source: bytes, path: str) -> SyntaxError | None:
+    """CPython's syntax error in ``source`` (a file no rule needs parsed), or None. The same parse
+    as the gate's (``ast`` only, not the compiler): a file gets the same ASL001 whether a rule
+    admits it or not."""
+    try:
+        with warnings.catch_warnings():
+            # ``"\d"`` warns: under ``-W error`` the warning would become a SyntaxError
+            warnings.simplefilter("ignore")
+            compile(source, path, "exec", flags=ast.PyCF_ONLY_AST, dont_inherit=True)
+    except SyntaxError as exc:
+        return exc
+    except Exception:  # RecursionError, MemoryError, ValueError (null bytes): not a syntax error
+        return None
+    return None
+
+
 @dataclass
 class _TooDeep:
     message: str
@@ -172,9 +189,12 @@ def prepare(
     result = Result(path=path, source=source)
     rules = rules_to_run(source, path, config, rules)
     if not rules:
-        # not parsed, but a file Python cannot even decode must not pass as clean
+        # no rule can fire, but a file Python cannot decode or parse must not pass as clean
         if not is_skipped_file(source) and _syntax_error_enabled(path, config):
             problem = undecodable(path, source)
+            if problem is None and tree is None:  # a tree given (flake8): it parsed
+                error = syntax_error(source, path)
+                problem = None if error is None else _native_finding(path, error)
             if problem is not None:
                 result.findings.append(problem)
         return result, None, None
