@@ -385,9 +385,15 @@ def test_syntax_error_and_utf16_columns(client, tmp_path: Path) -> None:
     assert apply(text, actions[1]["edit"], app.as_uri()) == (
         "import time\n\n\nasync def h():\n    s = '𝄞é'; time.sleep(1)  # noqa: ASL200\n"
     )
+    # a byte order mark is a character of the editor's first line, not of the engine's
+    text = "\ufeffimport time\n\n\nasync def h():\n    time.sleep(1)\n"
+    assert server.change(app, text, 3) == [diag("ASL200", SLEEP_MESSAGE, span(4, 4, 4, 17), anchor="asl200-blocking-sleep")]
+    edit = server.actions(app, (4, 4), (4, 4))[0]["edit"]
+    assert edit["changes"][app.as_uri()][0]["range"] == span(0, 8, 0, 12)
+    assert apply(text, edit, app.as_uri()) == "\ufeffimport asyncio\n\n\nasync def h():\n    await asyncio.sleep(1)\n"
     # \r\n line endings and a form feed (not a line break for Python or LSP) keep lines where they are
     text = "import time\r\n\x0c\r\n\r\nasync def h():\r\n    time.sleep(1)\r\n"
-    assert server.change(app, text, 3) == [diag("ASL200", SLEEP_MESSAGE, span(4, 4, 4, 17), anchor="asl200-blocking-sleep")]
+    assert server.change(app, text, 4) == [diag("ASL200", SLEEP_MESSAGE, span(4, 4, 4, 17), anchor="asl200-blocking-sleep")]
     assert apply(text, server.actions(app, (4, 4), (4, 4))[0]["edit"], app.as_uri()) == (
         "import asyncio\r\n\x0c\r\n\r\nasync def h():\r\n    await asyncio.sleep(1)\r\n"
     )

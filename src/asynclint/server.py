@@ -5,6 +5,7 @@ import asyncio
 import bisect
 import concurrent.futures
 import difflib
+import functools
 import io
 import os
 import re
@@ -75,6 +76,11 @@ class Geometry:
     def body(self) -> str:
         """The text the engine sees: libcst drops a byte order mark."""
         return self.text[self.bom :]
+
+    @functools.cached_property
+    def closed_lines(self) -> set[int]:
+        """1-based lines whose end cannot take a comment (see _lines_without_room_for_a_comment)."""
+        return _lines_without_room_for_a_comment(self.body)
 
     def engine_offset(self, line: int, col: int) -> int:
         """The offset into the text of an engine position (in the text without the BOM)."""
@@ -195,7 +201,7 @@ def noqa_edit(geometry: Geometry, line: int, code: str) -> tuple[int, int, str] 
     or adds ``  # noqa: CODE`` at the end of the line. None where no comment can go."""
     if not 1 <= line <= len(geometry.lines):
         return None
-    if line in _lines_without_room_for_a_comment(geometry.body):
+    if line in geometry.closed_lines:
         return None
     start = geometry.starts[line - 1]
     text = _strip_eol(geometry.lines[line - 1])
