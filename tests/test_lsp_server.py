@@ -111,6 +111,14 @@ class Client:
                 return message["params"]
             self.pending.append(message)
 
+    def answer(self, ident: int) -> dict[str, Any]:
+        """The answer to a request sent with ``send`` (error answers included)."""
+        while True:
+            message = self._next()
+            if message.get("id") == ident and "method" not in message:
+                return message
+            self.pending.append(message)
+
     def initialize(self, root: Path, capabilities: dict[str, Any] | None = None) -> Any:
         result = self.request(
             "initialize",
@@ -507,6 +515,23 @@ def test_internal_error_is_logged_and_the_server_goes_on(client, tmp_path: Path)
     assert "RuntimeError: boom for the test" in logged["message"]
     assert server.actions(bad, (0, 0), (0, 0)) is None
     assert server.open(tmp_path / "app.py", APP) == [diag("ASL200", SLEEP_MESSAGE, span(4, 4, 4, 17), anchor="asl200-blocking-sleep")]
+    assert server.close() == 0
+
+
+def test_malformed_messages_are_answered_and_logged(client, tmp_path: Path) -> None:
+    server = client()
+    server.initialize(tmp_path)
+    # a request whose params do not fit its method gets an error answer (the client waits for one)
+    server.send({"id": 99, "method": "textDocument/codeAction", "params": {"bogus": 1}})
+    answer = server.answer(99)
+    assert answer["error"]["code"] == -32602
+    assert answer["error"]["message"] == "Invalid Params (textDocument/codeAction)"
+    # a broken notification is logged, not shown as a pop-up
+    server.notify("textDocument/didOpen", {"nope": 1})
+    logged = server.notification("window/logMessage")
+    assert logged == {"type": 1, "message": "asynclint: JsonRpcInvalidParams: Invalid Params"}
+    assert server.open(tmp_path / "app.py", APP) == [diag("ASL200", SLEEP_MESSAGE, span(4, 4, 4, 17), anchor="asl200-blocking-sleep")]
+    assert not [m for m in server.pending if m.get("method") == "window/showMessage"]
     assert server.close() == 0
 
 

@@ -512,12 +512,36 @@ def _internal_error(ls: LanguageServer, what: str) -> None:
 def build_server(session: Session | None = None) -> LanguageServer:
     from lsprotocol import types as lsp
     from pygls.capabilities import get_capability
+    from pygls.exceptions import FeatureRequestError, JsonRpcException
     from pygls.lsp.server import LanguageServer
+    from pygls.protocol import LanguageServerProtocol
     from pygls.uris import to_fs_path
 
+    class Protocol(LanguageServerProtocol):
+        def structure_message(self, data: dict[str, Any]) -> Any:
+            """pygls drops a request whose params it cannot read; the client would wait for the answer
+            for ever: answer it with the error."""
+            try:
+                return super().structure_message(data)
+            except JsonRpcException as exc:
+                if "id" in data and "method" in data:
+                    error = lsp.ResponseError(code=exc.code, message=f"{exc.message} ({data['method']})")
+                    self._send_response(data["id"], error=error)
+                raise
+
+    class Server(LanguageServer):
+        def report_server_error(self, error: Exception, source: Any) -> None:
+            """Into the client's log, not a pop-up (pygls's default); a failed request's answer
+            carries its error already."""
+            if source is not FeatureRequestError:
+                _log(self, f"asynclint: {type(error).__name__}: {error}")
+
     state = session or Session()
-    server = LanguageServer(
-        "asynclint", __version__, text_document_sync_kind=lsp.TextDocumentSyncKind.Full
+    server = Server(
+        "asynclint",
+        __version__,
+        text_document_sync_kind=lsp.TextDocumentSyncKind.Full,
+        protocol_cls=Protocol,
     )
 
     def encoding() -> str:
