@@ -2,16 +2,18 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import io
 import os
 import sys
 from pathlib import Path
-from typing import NoReturn, Sequence, TextIO
+from typing import Iterator, NoReturn, Sequence, TextIO
 
-from asynclint import __version__, parallel, registry, terminal
+from asynclint import __version__, parallel, registry, showing, stdin, terminal
 from asynclint.config import Config, ConfigError, find_config_file, load_file
-from asynclint.files import discover_files
-from asynclint.model import Result
-from asynclint.output import FORMATS, Report, printable, render
+from asynclint.files import discover_files, is_excluded
+from asynclint.model import FileOutcome, Result
+from asynclint.output import FORMATS, Report, printable, render, summary_line
 
 EXIT_CLEAN, EXIT_FOUND, EXIT_ERROR = 0, 1, 2
 
@@ -37,6 +39,27 @@ def _jobs(value: str) -> int:
     if jobs < 1:
         raise argparse.ArgumentTypeError(f"expected a positive number of processes, got {value!r}")
     return jobs
+
+
+def _patterns(value: str) -> list[str]:
+    """Comma-separated gitignore-style patterns, checked as the ``exclude`` key checks them."""
+    import pathspec
+
+    patterns = [p.strip() for p in value.split(",") if p.strip()]
+    for pattern in patterns:
+        try:
+            pathspec.GitIgnoreSpec.from_lines([pattern])
+        except ValueError as exc:  # pathspec's GitWildMatchPatternError
+            raise argparse.ArgumentTypeError(f"invalid pattern {pattern!r} ({exc})") from None
+    return patterns
+
+
+def _target_version(value: str) -> str:
+    version = value.strip().lower()
+    digits = version.removeprefix("py")
+    if not version.startswith("py") or not digits.isdigit() or len(digits) < 2:
+        raise argparse.ArgumentTypeError(f"expected a value like 'py38' or 'py312', got {value!r}")
+    return version
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -84,6 +107,50 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="do not read or write the result cache (.asynclint_cache/ in the project root, or $ASYNCLINT_CACHE_DIR)",
     )
+    p.add_argument(
+        "--stdin-filename",
+        metavar="PATH",
+        help="check standard input (PATH '-', or no PATH) as if it were this file: the configuration, "
+        "per-file-ignores and test-file rules apply to the name; --fix prints the fixed text",
+    )
+    p.add_argument("--show-settings", action="store_true", help="print the resolved configuration and the file it came from, then exit")
+    p.add_argument("--show-files", action="store_true", help="print the files that would be checked, one per line, then exit")
+    p.add_argument("--show-fixes", action="store_true", help="after the report, list per file and rule the fixes --fix applied (or would apply)")
+    p.add_argument("-q", "--quiet", action="count", default=0, help="print the findings only, no summary line; -qq: print nothing, as --silent")
+    p.add_argument("-s", "--silent", action="store_true", help="print nothing (--diff and --statistics still print theirs); the exit code tells")
+    p.add_argument("-o", "--output-file", type=Path, metavar="PATH", help="write the report to PATH instead of stdout (any --output-format)")
+    p.add_argument(
+        "--exclude",
+        type=_patterns,
+        action="extend",
+        metavar="PATTERNS",
+        help="comma-separated gitignore-style patterns of paths to skip; replaces the configured 'exclude'",
+    )
+    p.add_argument(
+        "--extend-exclude",
+        type=_patterns,
+        action="extend",
+        default=[],
+        metavar="PATTERNS",
+        help="patterns of paths to skip in addition to the configured ones",
+    )
+    p.add_argument(
+        "--force-exclude",
+        action="store_true",
+        help="apply the excludes to the files and folders named on the command line (and --stdin-filename) too",
+    )
+    p.add_argument(
+        "--target-version",
+        type=_target_version,
+        metavar="pyXY",
+        help="the lowest Python the checked code runs on (py38, py312, ...); overrides 'target-version'",
+    )
+    p.add_argument(
+        "--add-noqa",
+        action="store_true",
+        help="add '# noqa: CODE' to every line with a finding (writes the files) and say how many were added",
+    )
+    p.add_argument("-w", "--watch", action="store_true", help="check again whenever a checked file changes; Ctrl-C stops")
     p.add_argument("--version", action="version", version=f"asynclint {__version__}")
     return p
 
@@ -105,9 +172,49 @@ def _rules_command(argv: Sequence[str], out: TextIO) -> int:
     return EXIT_CLEAN
 
 
-def _make_config(args: argparse.Namespace) -> Config:
+def _reads_stdin(args: argparse.Namespace) -> bool:
+    return bool(args.paths == ["-"] or (not args.paths and args.stdin_filename is not None))
+
+
+def _stdin_name(args: argparse.Namespace) -> str:
+    from asynclint import stdin
+
+    return str(args.stdin_filename) if args.stdin_filename is not None else stdin.DEFAULT_NAME
+
+
+def _config_source(args: argparse.Namespace) -> Path | None:
+    """The configuration file of the run: --config, or the one nearest the first path (for standard
+    input, nearest --stdin-filename, which need not exist)."""
+    if args.config:
+        return Path(args.config)
+    if _reads_stdin(args):
+        named = Path(args.stdin_filename) if args.stdin_filename else Path.cwd()
+        return find_config_file(named if named.exists() or named.parent.is_dir() else Path.cwd())
     first = Path(args.paths[0]) if args.paths else Path.cwd()
-    source = args.config or find_config_file(first if first.exists() else Path.cwd())
+    return find_config_file(first if first.exists() else Path.cwd())
+
+
+def _check_flags(args: argparse.Namespace) -> None:
+    """The combinations of options that mean nothing, as one usage error."""
+    if "-" in args.paths and args.paths != ["-"]:
+        raise UsageError("'-' (standard input) cannot be combined with other paths")
+    if args.stdin_filename is not None and args.paths not in ([], ["-"]):
+        raise UsageError("--stdin-filename names standard input: give '-' or no PATH")
+    clashes = [
+        ("--add-noqa", args.add_noqa, "--fix", args.fix),
+        ("--add-noqa", args.add_noqa, "--diff", args.diff),
+        ("--add-noqa", args.add_noqa, "--watch", args.watch),
+        ("--add-noqa", args.add_noqa, "standard input", _reads_stdin(args)),
+        ("--watch", args.watch, "standard input", _reads_stdin(args)),
+        ("--show-fixes", args.show_fixes, "--diff", args.diff),
+    ]
+    for first, given, second, also in clashes:
+        if given and also:
+            raise UsageError(f"{first} cannot be used with {second}")
+
+
+def _make_config(args: argparse.Namespace) -> Config:
+    source = _config_source(args)
     config = load_file(source) if source is not None else Config()
     if source is not None:
         try:
@@ -119,6 +226,11 @@ def _make_config(args: argparse.Namespace) -> Config:
         config.extend_select = []
     config.extend_select = [*config.extend_select, *args.extend_select]
     config.ignore = [*config.ignore, *args.ignore]
+    if args.exclude is not None:
+        config.exclude = args.exclude
+    config.extend_exclude = [*config.extend_exclude, *args.extend_exclude]
+    if args.target_version is not None:
+        config.target_version = args.target_version
     registry.check_config(config)
     return config
 
@@ -140,7 +252,8 @@ def _encodable(stream: TextIO, text: str) -> bool:
     return True
 
 
-def run(argv: Sequence[str], out: TextIO, err: TextIO) -> int:
+def run(argv: Sequence[str], out: TextIO, err: TextIO, watching: bool = False) -> int:
+    """One run of the command line; ``watching``: a check that --watch repeats (it does not watch)."""
     if argv and argv[0] in ("rule", "rules") and not Path(argv[0]).exists():
         return _rules_command(argv, out)
     if argv and argv[0] == "concurrency" and not Path(argv[0]).exists():
@@ -156,16 +269,32 @@ def run(argv: Sequence[str], out: TextIO, err: TextIO) -> int:
         raise UsageError(
             f"ASYNCLINT_OUTPUT_FORMAT: invalid choice {args.output_format!r} (choose from {', '.join(FORMATS)})"
         )
+    _check_flags(args)
+    piped = _reads_stdin(args)
+    if args.silent or args.quiet >= 2:
+        args.quiet, err = 2, io.StringIO()  # not even errors: the exit code tells (usage errors still print)
+    if args.output_file is not None and getattr(args, "color", None) == "auto":
+        args.color = "never"  # a file is no terminal
     display = terminal.choose(out, args.color)  # colour and the full view: only on a terminal or when forced
     if args.diff and args.fix:
         # --diff wins: show what would change, write nothing (ruff does the same)
         args.fix = False
     config = _make_config(args)
-    paths = args.paths or ["."]
+    paths = [] if piped else args.paths or ["."]
     for raw in paths:
         # lexists: a symlink loop or a dangling link is reported by read_file, with the other files
         if not os.path.lexists(raw):
             raise UsageError(f"{raw}: no such file or directory")
+    if args.show_settings:
+        out.write(showing.settings(config, _config_source(args)))
+        return EXIT_CLEAN
+    if args.force_exclude:
+        paths = [raw for raw in paths if not is_excluded(Path(raw), config)]
+    if args.show_files:
+        out.write(showing.files([_stdin_name(args)] if piped else discover_files(paths, config)))
+        return EXIT_CLEAN
+    if args.watch and not watching:
+        return _watch(argv, args, out, err)
     fixing = args.fix or args.diff
     report = Report(unsafe_hidden=not args.unsafe_fixes)
     failed = False
@@ -178,7 +307,22 @@ def run(argv: Sequence[str], out: TextIO, err: TextIO) -> int:
         edits=args.output_format in ("json", "sarif") or display.shows_fixes(args.output_format, args.statistics),
         cache=not args.no_cache,
     )
-    for outcome in terminal.progress(parallel.run_files(discover_files(paths, config), options, args.jobs), err):
+    if args.add_noqa:
+        return _add_noqa(paths, config, options, args, err)
+    piped_run: stdin.StdinRun | None = None
+    if piped:
+        try:
+            data = stdin.read()
+        except OSError as exc:
+            _err(err, f"cannot read standard input: {exc.strerror or exc}")
+            return EXIT_ERROR
+        name = _stdin_name(args)
+        excluded = bool(args.force_exclude and args.stdin_filename and is_excluded(Path(name), config))
+        piped_run = stdin.check(data, name, options, excluded)
+    before = None  # --show-fixes --fix: what was fixable before the fixes, per file
+    if args.show_fixes and args.fix:
+        before = _fixable_before(piped_run, paths, config, options, args)
+    for outcome in terminal.progress(_outcomes(piped_run, paths, config, options, args.jobs), err):
         if outcome.read_error is not None:
             _err(err, f"{outcome.path}: {outcome.read_error}")
             failed = True
@@ -216,15 +360,19 @@ def run(argv: Sequence[str], out: TextIO, err: TextIO) -> int:
             failed = True
             report.errors += 1
         report.results.append(result)
+    if piped_run is not None and piped_run.fixed is not None:
+        stdin.write_source(out, piped_run.fixed)
+        out = err  # as ruff: the fixed text alone on stdout, the report on stderr
     if args.diff:
-        if changed_files:
+        if changed_files and not args.quiet:
             err.write(f"Would fix {changed_files} file{'s' if changed_files != 1 else ''}.\n")
         return EXIT_ERROR if failed else (EXIT_FOUND if changed_files else EXIT_CLEAN)
     text = render(report, args.output_format, statistics=args.statistics, display=display)
     if args.output_format == "json" and not _encodable(out, text):
         # an ASCII-only stdout (LC_ALL=C): escapes keep the JSON valid where backslashreplace would not
         text = render(report, args.output_format, ascii_only=True)
-    out.write(text)
+    if not _report(text, report, args, before, out, err):
+        return EXIT_ERROR
     if failed:
         return EXIT_ERROR
     if args.exit_zero:
@@ -232,6 +380,125 @@ def run(argv: Sequence[str], out: TextIO, err: TextIO) -> int:
     if report.findings or (args.exit_non_zero_on_fix and report.fixed):
         return EXIT_FOUND
     return EXIT_CLEAN
+
+
+def _outcomes(
+    piped: stdin.StdinRun | None, paths: Sequence[str], config: Config, options: parallel.Options, jobs: int
+) -> Iterator[FileOutcome]:
+    """The outcome of standard input, or of every file under ``paths``."""
+    if piped is not None:
+        return iter([piped.outcome])
+    return parallel.run_files(discover_files(paths, config), options, jobs)
+
+
+def _fixable_before(
+    piped: stdin.StdinRun | None, paths: Sequence[str], config: Config, options: parallel.Options, args: argparse.Namespace
+) -> showing.FixCounts:
+    """--show-fixes with --fix: the fixable findings per file before fixing (a lint run first;
+    the result cache answers it for unchanged files)."""
+    if piped is not None:
+        return {piped.outcome.path: piped.before}
+    lint = dataclasses.replace(options, mode="lint")
+    results = (o.result for o in parallel.run_files(discover_files(paths, config), lint, args.jobs) if o.result)
+    return showing.fixable(results, args.unsafe_fixes)
+
+
+def _report(
+    text: str, report: Report, args: argparse.Namespace, before: showing.FixCounts | None, out: TextIO, err: TextIO
+) -> bool:
+    """Print (or write to --output-file) the rendered report, with --show-fixes' tables and without
+    the summary line under --quiet. False when the output file cannot be written."""
+    if args.output_format in ("text", "concise"):
+        tables = showing.fix_tables(report.results, args.unsafe_fixes, before) if args.show_fixes else []
+        text = showing.arrange(text, summary_line(report), tables, quiet=args.quiet > 0)
+    if args.quiet >= 2 and not args.statistics:
+        text = ""  # --silent; --statistics still prints its table, as ruff's does
+    if args.output_file is None:
+        out.write(text)
+        return True
+    try:
+        args.output_file.parent.mkdir(parents=True, exist_ok=True)
+        args.output_file.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        _err(err, f"{args.output_file}: cannot write: {exc.strerror or exc}")
+        return False
+    return True
+
+
+def _add_noqa(paths: Sequence[str], config: Config, options: parallel.Options, args: argparse.Namespace, err: TextIO) -> int:
+    """--add-noqa: lint, then give every line with a finding its ``# noqa`` comment."""
+    from asynclint.addnoqa import add_noqa
+    from asynclint.files import read_file
+    from asynclint.fixes import write_atomic
+
+    failed = False
+    added = 0
+    for outcome in parallel.run_files(discover_files(paths, config), dataclasses.replace(options, mode="lint"), args.jobs):
+        if outcome.read_error is not None:
+            _err(err, f"{outcome.path}: {outcome.read_error}")
+            failed = True
+            continue
+        result = outcome.result
+        if result is None or not result.findings:
+            if result is not None and result.error is not None:
+                _err(err, f"{outcome.path}: {result.error}")
+                failed = True
+            continue
+        data = read_file(Path(outcome.path))
+        if not isinstance(data, bytes):
+            _err(err, f"{data.path}: {data.message}")
+            failed = True
+            continue
+        new = add_noqa(data, result.findings)
+        if not new.lines:
+            continue
+        try:
+            compile(data, outcome.path, "exec", dont_inherit=True)
+        except (SyntaxError, ValueError):
+            pass  # it did not compile before: it need not after
+        else:
+            try:
+                compile(new.source, outcome.path, "exec", dont_inherit=True)
+            except (SyntaxError, ValueError) as exc:  # a bug: never write a file that stopped compiling
+                _err(err, f"{outcome.path}: adding noqa comments broke the file ({exc}); file left unchanged")
+                failed = True
+                continue
+        try:
+            write_atomic(Path(outcome.path), new.source, root=config.root)
+        except OSError as exc:
+            _err(err, f"{outcome.path}: cannot write: {exc.strerror or exc}")
+            failed = True
+            continue
+        added += new.lines
+    if added and not args.quiet:
+        err.write(f"Added {added} noqa directive{'s' if added != 1 else ''}.\n")
+    return EXIT_ERROR if failed else EXIT_CLEAN
+
+
+def _watch(argv: Sequence[str], args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    """--watch: the same run again after every change of a checked file or the configuration."""
+    from asynclint import watch
+
+    def check() -> int:
+        try:
+            return run(argv, out, err, watching=True)
+        except (UsageError, ConfigError) as exc:  # a configuration broken while watching: say so, go on
+            _err(err, str(exc))
+            return EXIT_ERROR
+
+    def watched() -> list[Path]:
+        try:
+            config = _make_config(args)
+        except ConfigError:
+            config = Config()
+        paths = args.paths or ["."]
+        if args.force_exclude:
+            paths = [raw for raw in paths if not is_excluded(Path(raw), config)]
+        found = list(discover_files(paths, config))
+        source = _config_source(args)
+        return [*found, source] if source is not None else found
+
+    return watch.watch(check, watched, out, err, quiet=args.quiet > 0, writes=args.fix and not args.diff)
 
 
 def _tolerant_streams() -> None:

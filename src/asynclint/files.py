@@ -190,3 +190,26 @@ def _kind(mode: int) -> str:
         if test(mode):
             return name
     return "not a file"
+
+
+def is_excluded(path: Path, config: Config) -> bool:
+    """Whether ``exclude``/``extend-exclude``, or a folder skipped by default (``build``, a virtual
+    environment, ...), covers ``path`` or a folder above it up to the project root: what
+    ``--force-exclude`` applies to the paths named on the command line, which are otherwise always
+    checked (ruff's rule: ``.gitignore`` plays no part there)."""
+    user = _user_excludes(config)
+    try:
+        resolved = path.resolve()
+        parts = resolved.relative_to(config.root).parts
+    except (ValueError, OSError, RuntimeError):  # outside the project: only its own name counts
+        return _excluded_by_user(path, user, config.root, path.is_dir())
+    is_dir = resolved.is_dir()
+    current = config.root
+    for i, part in enumerate(parts):
+        current = current / part
+        folder = i < len(parts) - 1 or is_dir
+        if folder and (part in DEFAULT_EXCLUDES or _is_virtualenv(current)):
+            return True
+        if _excluded_by_user(current, user, config.root, folder):
+            return True
+    return False
