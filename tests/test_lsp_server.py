@@ -366,12 +366,22 @@ def test_noqa_extends_an_existing_list(client, tmp_path: Path) -> None:
         'import subprocess\nimport asyncio\n\n\nasync def h():\n'
         '    await asyncio.to_thread(subprocess.run, ["ls"])  # noqa: ASL210\n'
     )
-    # no noqa action where a comment cannot go: the end of a line continued by a backslash
+    # where no comment can go (a line continued by a backslash, a line inside a multi-line string),
+    # it goes on the line that ends the statement, as --add-noqa puts it and the engine reads it
     text = 'import subprocess\n\n\nasync def h():\n    subprocess.run(["ls"], \\\n        check=True)\n'
     assert server.change(app, text, 2) == [diag("ASL220", RUN_MESSAGE, span(4, 4, 5, 19), anchor="asl220-blocking-subprocess")]
-    assert [a["title"] for a in server.actions(app, (4, 4), (4, 4))] == [
-        "Fix ASL220: Run in a worker thread with `await asyncio.to_thread` (unsafe)"
-    ]
+    actions = server.actions(app, (4, 4), (4, 4))
+    assert actions[1]["title"] == "Disable ASL220 for this line"
+    suppressed = apply(text, actions[1]["edit"], app.as_uri())
+    assert suppressed == 'import subprocess\n\n\nasync def h():\n    subprocess.run(["ls"], \\\n        check=True)  # noqa: ASL220\n'
+    assert codes(suppressed, app) == []
+    text = 'import subprocess\n\n\nasync def h():\n    subprocess.run(["sh", "-c", """\n        ls\n    """])\n'
+    assert [d["code"] for d in server.change(app, text, 3)] == ["ASL220"]
+    suppressed = apply(text, server.actions(app, (4, 4), (4, 4))[1]["edit"], app.as_uri())
+    assert suppressed == 'import subprocess\n\n\nasync def h():\n    subprocess.run(["sh", "-c", """\n        ls\n    """])  # noqa: ASL220\n'
+    assert codes(suppressed, app) == []
+    # a bare noqa suppresses every code already: the finding is gone, nothing to offer
+    assert server.change(app, text.replace('"""])', '"""])  # noqa'), 4) == []
     assert server.close() == 0
 
 

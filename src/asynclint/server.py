@@ -5,10 +5,8 @@ import asyncio
 import bisect
 import concurrent.futures
 import difflib
-import functools
 import io
 import os
-import re
 import sys
 import tokenize
 import traceback
@@ -22,7 +20,6 @@ from asynclint import __version__, registry
 from asynclint.config import Config, ConfigError, find_config_file, load_file
 from asynclint.engine import lint_bytes
 from asynclint.model import Finding, Result, Safety
-from asynclint.noqa import _NOQA
 from asynclint.output import source_lines, text_edits
 
 if TYPE_CHECKING:
@@ -76,11 +73,6 @@ class Geometry:
     def body(self) -> str:
         """The text the engine sees: libcst drops a byte order mark."""
         return self.text[self.bom :]
-
-    @functools.cached_property
-    def closed_lines(self) -> set[int]:
-        """1-based lines whose end cannot take a comment (see _lines_without_room_for_a_comment)."""
-        return _lines_without_room_for_a_comment(self.body)
 
     def engine_offset(self, line: int, col: int) -> int:
         """The offset into the text of an engine position (in the text without the BOM)."""
@@ -171,53 +163,19 @@ def source_bytes(body: str) -> tuple[bytes, str]:
 # --- noqa comments ---
 
 
-_CODE_TOKEN = re.compile(r"[A-Za-z]+[0-9]+")
+def noqa_edits(snapshot: Snapshot, finding: Finding) -> list[tuple[int, int, str]]:
+    """The edits that suppress ``finding`` as ``asynclint --add-noqa`` would: its code added to the
+    line's ``# noqa: X`` list, or ``  # noqa: CODE`` at the end of the line (the line that ends a
+    multi-line string or a backslash continuation, where the engine reads it). None needed: []."""
+    from asynclint.addnoqa import add_noqa
 
-
-def _lines_without_room_for_a_comment(body: str) -> set[int]:
-    """1-based lines whose end lies inside a multi-line string (or f-string) or after a backslash
-    continuation: a comment cannot go there."""
-    closed: set[int] = set()
-    for number, line in enumerate(source_lines(body), start=1):
-        if _strip_eol(line).endswith("\\"):
-            closed.add(number)
-    try:
-        depth_start: list[int] = []
-        for token in tokenize.generate_tokens(io.StringIO(body).readline):
-            kind = tokenize.tok_name.get(token.type, "")
-            if kind == "FSTRING_START":
-                depth_start.append(token.start[0])
-            elif kind == "FSTRING_END" and depth_start:
-                closed.update(range(depth_start.pop(), token.end[0]))
-            elif token.start[0] < token.end[0] and kind not in ("NEWLINE", "NL", "DEDENT", "INDENT"):
-                closed.update(range(token.start[0], token.end[0]))
-    except (tokenize.TokenError, SyntaxError, IndentationError):
-        pass
-    return closed
-
-
-def noqa_edit(geometry: Geometry, line: int, code: str) -> tuple[int, int, str] | None:
-    """The edit that suppresses ``code`` on 1-based ``line``: extends the line's ``# noqa: X`` list,
-    or adds ``  # noqa: CODE`` at the end of the line. None where no comment can go."""
-    if not 1 <= line <= len(geometry.lines):
-        return None
-    if line in geometry.closed_lines:
-        return None
-    start = geometry.starts[line - 1]
-    text = _strip_eol(geometry.lines[line - 1])
-    raw = text.encode("utf-8", "surrogatepass")
-    match = _NOQA.search(raw)
-    if match is not None and match.group("codes") is not None:
-        codes = match.group("codes").decode("ascii")
-        tokens = list(_CODE_TOKEN.finditer(codes))
-        at = match.start("codes") + (tokens[-1].end() if tokens else len(codes))
-        separator = "," if re.search(r",(?!\s)", codes) else ", "
-        column = len(raw[:at].decode("utf-8", "surrogatepass"))
-        return start + column, start + column, f"{separator}{code}"
-    if match is not None:  # a bare noqa comment suppresses every code already
-        return None
-    kept = text.rstrip()
-    return start + len(kept), start + len(text), f"  # noqa: {code}"
+    geometry = snapshot.geometry
+    data, encoding = source_bytes(geometry.body)
+    added = add_noqa(data, [finding])
+    if not added.lines:
+        return []
+    after = added.source.decode(encoding, "surrogatepass")
+    return [(start + geometry.bom, end + geometry.bom, text) for start, end, text in diff_edits(geometry.body, after)]
 
 
 # --- configuration, found from the document's path as the CLI finds it ---
@@ -439,14 +397,14 @@ def quick_fixes(
                         edit=target.edit(geometry, edits),
                     )
                 )
-        suppress = noqa_edit(geometry, finding.line, finding.code)
-        if suppress is not None and not any(a.title == f"Disable {finding.code} for this line" for a in noqa):
+        suppress = noqa_edits(snapshot, finding)
+        if suppress and not any(a.title == f"Disable {finding.code} for this line" for a in noqa):
             noqa.append(
                 lsp.CodeAction(
                     title=f"Disable {finding.code} for this line",
                     kind=lsp.CodeActionKind.QuickFix,
                     diagnostics=[diag],
-                    edit=target.edit(geometry, [suppress]),
+                    edit=target.edit(geometry, suppress),
                 )
             )
     return actions + noqa
