@@ -195,6 +195,7 @@ class _Styles:
         self.path = "bold" if on else ""
         self.code = "bold red" if on else ""
         self.fixable = "cyan" if on else ""
+        self.unsafe = "yellow" if on else ""
         self.gutter = "bold blue" if on else ""
         self.caret = "bold red" if on else ""
         self.help = "cyan" if on else ""
@@ -218,8 +219,11 @@ def _console() -> Console:
 
 def _ansi(line: Text, console: Console, colour: bool) -> str:
     from rich.color import ColorSystem
+    from rich.text import Text
 
     system = ColorSystem.STANDARD if colour else None
+    if line.style:  # Text.render leaves out a line's own style: make it a span
+        line = Text().append_text(line)
     return "".join(
         segment.style.render(segment.text, color_system=system) if segment.style else segment.text
         for segment in line.render(console)
@@ -349,7 +353,9 @@ def _finding_block(
     from rich.text import Text
 
     lines = sources.lines(result) or []
-    edits = text_edits(result, finding) if finding.fix is not None and lines else []
+    # the diff only for fixes --fix applies with the flags given (the ones marked [*]), as ruff
+    # does; the others say what they would do and which flags apply them
+    edits = text_edits(result, finding) if _marker(finding, unsafe_fixes) and lines else []
     diff = _diff(edits, lines, styles) if edits else []
     numbers = [finding.end_line, *(n for _, n, _ in diff if n is not None)]
     width = max(len(str(n)) for n in numbers)
@@ -388,7 +394,9 @@ def _by_rule(report: Report, styles: _Styles) -> list[Text]:
         line.append("  ")
         line.append(row.code, styles.code)
         line.append(f"  {row.name:<{slug_w}}  ")
-        line.append("; ".join(notes), styles.fixable)
+        for i, note in enumerate(notes):
+            line.append("; " if i else "")
+            line.append(note, styles.fixable if note.startswith("[*]") else styles.unsafe)
         out.append(line)  # rstrip()ed when written: no padding after a rule without a fix
     return out
 
