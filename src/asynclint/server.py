@@ -156,7 +156,7 @@ def source_bytes(body: str) -> tuple[bytes, str]:
         try:
             return body.encode(encoding), encoding
         except (UnicodeEncodeError, LookupError):
-            pass  # what the cookie cannot encode: the engine reports the decode error on these bytes
+            pass  # the declared encoding cannot hold the text (it could not be saved so): lint it as UTF-8
     return data, "utf-8"
 
 
