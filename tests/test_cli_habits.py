@@ -334,6 +334,16 @@ def test_quiet_on_clean_code_fixes_and_diffs(tmp_path: Path) -> None:
     assert json_out.stdout == "[]\n"
 
 
+def test_quiet_leaves_the_summaries_out_of_the_terminal_view_too(tmp_path: Path) -> None:
+    (tmp_path / "app.py").write_text(BLOCKING)
+    ansi = re.compile(r"\x1b\[[0-9;]*m|\x1b\]8;[^\x1b]*\x1b\\")
+    full = ansi.sub("", run("--color", "always", "app.py", cwd=tmp_path).stdout)
+    quiet = ansi.sub("", run("--color", "always", "-q", "app.py", cwd=tmp_path).stdout)
+    assert "Findings by rule:" in full and full.endswith("Found 1 error (1 fixable with --fix).\n")
+    assert quiet == full[: full.index("Findings by rule:")]
+    assert quiet.startswith(SLEEP)
+
+
 def test_silent_hides_errors_but_the_exit_code_tells(tmp_path: Path) -> None:
     os.mkfifo(tmp_path / "pipe.py")
     loud = run("-q", "pipe.py", cwd=tmp_path)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 from collections import Counter
 from pathlib import Path
 from typing import Iterable, Mapping
@@ -60,16 +61,29 @@ def fix_table(title: str, counts: Mapping[str, Counter[tuple[str, str]]]) -> str
     return printable("\n".join(lines) + "\n")
 
 
+#: ANSI styles and OSC 8 links (the terminal view's colour)
+_ANSI = re.compile(r"\x1b\[[0-9;]*m|\x1b\]8;[^\x1b\a]*(?:\x1b\\|\a)")
+#: the terminal view's summary by rule (asynclint.terminal), also a summary that --quiet leaves out
+_BY_RULE = re.compile(r"^(?:\x1b\[[0-9;]*m)*Findings by rule:(?:\x1b\[[0-9;]*m)*\n", re.MULTILINE)
+
+
 def arrange(text: str, summary: str, tables: list[str], quiet: bool) -> str:
     """The rendered text report with the fix tables between the findings and the summary line
-    (where ruff puts them), and without the summary when ``quiet``."""
-    ending = summary + "\n"
-    body, last = (text[: -len(ending)], ending) if summary and text.endswith(ending) else (text, "")
+    (where ruff puts them), and without the summary (nor the terminal view's summary by rule) when
+    ``quiet``."""
+    cut = text.rfind("\n", 0, len(text) - 1) + 1 if text.endswith("\n") else len(text)
+    body, last = text[:cut], text[cut:]
+    if not summary or _ANSI.sub("", last) != summary + "\n":
+        body, last = text, ""
     if quiet:
         last = ""
+        by_rule = list(_BY_RULE.finditer(body))
+        if by_rule:
+            body = body[: by_rule[-1].start()]
     if not tables:
         return body + last
     # a blank line on each side of the tables, as ruff leaves them
+    body = body.rstrip("\n") + "\n" if body.strip() else ""
     return "\n".join([*([body] if body else []), *tables, *([last] if last else [])])
 
 
