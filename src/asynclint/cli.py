@@ -429,7 +429,6 @@ def _add_noqa(paths: Sequence[str], config: Config, options: parallel.Options, a
     """--add-noqa: lint, then give every line with a finding its ``# noqa`` comment."""
     from asynclint.addnoqa import add_noqa
     from asynclint.files import read_file
-    from asynclint.fixes import write_atomic
 
     failed = False
     added = 0
@@ -463,6 +462,8 @@ def _add_noqa(paths: Sequence[str], config: Config, options: parallel.Options, a
                 _err(err, f"{outcome.path}: adding noqa comments broke the file ({exc}); file left unchanged")
                 failed = True
                 continue
+        from asynclint.fixes import write_atomic  # libcst: only when a file gets a comment
+
         try:
             write_atomic(Path(outcome.path), new.source, root=config.root)
         except OSError as exc:
