@@ -467,3 +467,26 @@ def test_progress_steps_aside_before_an_outcome_that_prints(monkeypatch: pytest.
     assert "1 file checked" in seen[0] and "checked" in seen[1]
     assert seen[2].endswith("\x1b[2K")  # erased: the error line starts on a clean line
     assert stream.getvalue().endswith("\x1b[2K")
+
+
+# ------------------------------------------------------------------------------ the docs
+
+
+README_APP = "import asyncio\nimport time\n\nimport requests\n\n\nasync def handler(url):\n    time.sleep(1)\n    return requests.get(url)\n"
+DOCS_URL = "https://github.com/asynclint/asynclint/blob/main/docs/rules.md"
+
+
+def test_the_documented_views_are_what_asynclint_prints(tmp_path: Path) -> None:
+    """docs/terminal-output.md's full view and README's console block, run on their app.py."""
+    repo = Path(__file__).resolve().parents[1]
+    (tmp_path / "app.py").write_text(README_APP, encoding="utf-8")
+    full = strip(run("app.py", cwd=tmp_path, FORCE_COLOR="1").stdout).replace(rules_doc_url(), DOCS_URL)
+    plain = run("app.py", cwd=tmp_path).stdout
+    statistics = run("--statistics", "app.py", cwd=tmp_path).stdout
+    doc = (repo / "docs" / "terminal-output.md").read_text(encoding="utf-8")
+    assert "```text\n" + full + "```\n" in doc
+    readme = (repo / "README.md").read_text(encoding="utf-8")
+    session = f"$ asynclint app.py\n{full}$ asynclint app.py | cat\n{plain}$ asynclint --statistics app.py\n{statistics}```\n"
+    assert session in readme
+    stats_json = run("--statistics", "--output-format", "json", "app.py", cwd=tmp_path).stdout
+    assert "$ asynclint --statistics --output-format json app.py\n" + stats_json + "```\n" in doc
