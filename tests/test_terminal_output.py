@@ -353,6 +353,25 @@ def test_worker_processes_give_the_same_view(tmp_path: Path) -> None:
     assert strip(serial).count("\n8 +     await asyncio.sleep(1)\n") == 3
 
 
+def test_standard_input_has_no_excerpt_of_the_file_it_is_named_after(tmp_path: Path) -> None:
+    """The file on disk is not what was checked (an editor's unsaved buffer): no excerpt, no diff."""
+    (tmp_path / "app.py").write_text("x = 1\n", encoding="utf-8")
+    proc = subprocess.run(
+        [sys.executable, "-m", "asynclint", "--no-cache", "-", "--stdin-filename", "app.py"],
+        cwd=tmp_path, env=clean_env(FORCE_COLOR="1"), input="import time\n\n\nasync def g():\n    time.sleep(5)\n",
+        capture_output=True, text=True, encoding="utf-8", timeout=120,
+    )
+    assert strip(proc.stdout) == (
+        "app.py:5:5: ASL200 [*] `time.sleep(...)` blocks the event loop; use `await asyncio.sleep(...)`\n"
+        "  = help: Replace with `await asyncio.sleep(...)` (safe fix: --fix)\n"
+        f"  = docs: {rules_doc_url()}#asl200-blocking-sleep\n"
+        "\n"
+        "Findings by rule:\n"
+        "  1  ASL200  blocking-sleep  [*] fixable\n"
+        "Found 1 error (1 fixable with --fix).\n"
+    )
+
+
 def test_clean_run_on_a_terminal(tmp_path: Path) -> None:
     (tmp_path / "ok.py").write_text("import asyncio\n\n\nasync def f():\n    await asyncio.sleep(1)\n", encoding="utf-8")
     out = run("ok.py", cwd=tmp_path, FORCE_COLOR="1").stdout

@@ -275,7 +275,8 @@ def run(argv: Sequence[str], out: TextIO, err: TextIO, watching: bool = False) -
         args.quiet, err = 2, io.StringIO()  # not even errors: the exit code tells (usage errors still print)
     if args.output_file is not None and getattr(args, "color", None) == "auto":
         args.color = "never"  # a file is no terminal
-    display = terminal.choose(out, args.color)  # colour and the full view: only on a terminal or when forced
+    # colour and the full view: only on a terminal or when forced; no excerpts of standard input
+    display = terminal.choose(out, args.color, files=not piped)
     if args.diff and args.fix:
         # --diff wins: show what would change, write nothing (ruff does the same)
         args.fix = False

@@ -61,13 +61,16 @@ class Display:
 
     terminal: bool = False
     colour: bool = False
+    #: the checked text is in the files the findings name (not so for standard input): the view
+    #: shows excerpts and diffs only then
+    files: bool = True
 
     def shows_fixes(self, fmt: str, statistics: bool = False) -> bool:
         """Whether the output shows fixes as text edits (the run must compute them)."""
-        return self.terminal and fmt == "text" and not statistics
+        return self.terminal and self.files and fmt == "text" and not statistics
 
 
-def choose(stream: Any, color: str = "auto", environ: Mapping[str, str] | None = None) -> Display:
+def choose(stream: Any, color: str = "auto", environ: Mapping[str, str] | None = None, files: bool = True) -> Display:
     """``--color always|never`` wins; ``auto``: no colour when ``NO_COLOR`` is set (any non-empty
     value), colour when ``FORCE_COLOR`` is (any non-empty value, https://force-color.org), else
     colour when the stream is a terminal that is not ``TERM=dumb``. The full view is used on a
@@ -85,7 +88,7 @@ def choose(stream: Any, color: str = "auto", environ: Mapping[str, str] | None =
         colour = True
     else:
         colour = tty and env.get("TERM", "") != "dumb"
-    return Display(terminal=tty or colour, colour=colour)
+    return Display(terminal=tty or colour, colour=colour, files=files)
 
 
 # ------------------------------------------------------------------------------ links
@@ -135,7 +138,8 @@ def _decode(data: bytes) -> str:
 class _Sources:
     """Each file's lines (without their line endings), read once for all its findings."""
 
-    def __init__(self) -> None:
+    def __init__(self, files: bool = True) -> None:
+        self.files = files
         self._lines: dict[str, list[str] | None] = {}
 
     def lines(self, result: Result) -> list[str] | None:
@@ -352,7 +356,7 @@ def _finding_block(
     from rich.style import Style
     from rich.text import Text
 
-    lines = sources.lines(result) or []
+    lines = (sources.lines(result) or []) if sources.files else []
     # the diff only for fixes --fix applies with the flags given (the ones marked [*]), as ruff
     # does; the others say what they would do and which flags apply them
     edits = text_edits(result, finding) if _marker(finding, unsafe_fixes) and lines else []
@@ -426,7 +430,7 @@ def render_terminal(report: Report, fmt: str, display: Display, statistics: bool
     elif fmt == "concise" or not display.terminal:
         lines = [_header(f, unsafe_fixes, styles) for f in report.findings]
     else:
-        sources = _Sources()
+        sources = _Sources(display.files)
         for result in report.results:
             for finding in result.findings:
                 lines.extend(_finding_block(finding, result, sources, unsafe_fixes, styles))
