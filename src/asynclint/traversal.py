@@ -15,11 +15,14 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import os
+import typing
 from typing import Any, Iterator, Union
 
 import libcst as cst
 from libcst._batched_visitor import _BatchedCSTVisitor
 from libcst._typed_visitor import CSTTypedVisitorFunctions
+from libcst.metadata import scope_provider as _scope_provider
+from libcst.metadata.base_provider import BaseMetadataProvider as _BaseMetadataProvider
 
 #: id(node) -> (node, its children, its events): the events are the children and "+field" /
 #: "-field" for the attribute hooks. The node is kept so that its id cannot be reused by another
@@ -77,18 +80,33 @@ def _slow_events(node: cst.CSTNode) -> tuple[cst.CSTNode | str, ...]:
     return tuple(recorder.events)
 
 
+#: class -> whether it is a CSTNode: ``isinstance`` against libcst's abstract base classes goes
+#: through ``ABCMeta.__instancecheck__``, several times slower than a dict lookup on every field
+_IS_NODE: dict[type, bool] = {}
+
+
+def _is_node(cls: type) -> bool:
+    found = _IS_NODE.get(cls)
+    if found is None:
+        found = _IS_NODE[cls] = issubclass(cls, _NODE)
+    return found
+
+
 def _fast_events(node: cst.CSTNode, fields: tuple[str, ...]) -> tuple[cst.CSTNode | str, ...]:
     """The same events, read from the node's fields: no copy."""
     events: list[cst.CSTNode | str] = []
     append = events.append
+    is_node = _IS_NODE.get
     for name in fields:
         append(_ENTER[name])
         value = getattr(node, name)
-        if isinstance(value, _NODE):
+        cls = value.__class__
+        if is_node(cls) or (cls not in _IS_NODE and _is_node(cls)):
             append(value)
-        elif value.__class__ is tuple or value.__class__ is list:
+        elif cls is tuple or cls is list:
             for item in value:
-                if isinstance(item, _NODE):
+                cls = item.__class__
+                if is_node(cls) or (cls not in _IS_NODE and _is_node(cls)):
                     append(item)
         append(_LEAVE[name])
     return tuple(events)
@@ -103,11 +121,23 @@ def _learn(node: cst.CSTNode, events: tuple[cst.CSTNode | str, ...]) -> tuple[st
         return None
 
 
+def _nullable(field: dataclasses.Field) -> bool:
+    """The field may hold None: its annotation is ``Optional[...]`` (or not a type this can read),
+    or its default is None. The others never do in a tree libcst parsed."""
+    if field.default is None:
+        return True
+    annotation = field.type
+    if isinstance(annotation, str) or annotation is None or annotation is type(None):
+        return True
+    return type(None) in typing.get_args(annotation)
+
+
 def _shape(node: cst.CSTNode) -> tuple[type, int]:
     cls = node.__class__
     names = _ALL_FIELDS.get(cls)
     if names is None:
-        names = _ALL_FIELDS[cls] = tuple(f.name for f in dataclasses.fields(cls))
+        # only the fields that may be None tell shapes apart
+        names = _ALL_FIELDS[cls] = tuple(f.name for f in dataclasses.fields(cls) if _nullable(f))
     mask = 0
     for i, name in enumerate(names):
         if getattr(node, name) is None:
@@ -121,18 +151,26 @@ def _record(node: cst.CSTNode) -> _Entry:
     if entry is None:
         shape = _shape(node)
         fields = _FIELDS.get(shape, False)
-        if fields:
-            events = _fast_events(node, fields)  # type: ignore[arg-type]
+        if fields.__class__ is tuple:
+            # () for a leaf (whitespace, comments, newlines: a third of all nodes): no events
+            events = _fast_events(node, fields) if fields else ()
             if VERIFY:
                 assert events == _slow_events(node), f"{shape[0].__name__}: fields {fields} do not give libcst's events"
         else:
             events = _slow_events(node)
             if fields is False:
                 _FIELDS[shape] = _learn(node, events)
-        entry = (node, tuple(e for e in events if not isinstance(e, str)), events)
+        kids: tuple[cst.CSTNode, ...] = tuple(e for e in events if e.__class__ is not str) if events else ()  # type: ignore[misc]
+        entry = (node, kids, events)
         if cache is not None:
             cache[id(node)] = entry
     return entry
+
+
+def recorded_children() -> dict[int, _Entry]:
+    """The record of the enclosing :func:`recorded` block (id(node) -> (node, children, events));
+    empty outside one. Read-only: for loops that would call :func:`children` on every node."""
+    return _cache if _cache is not None else {}
 
 
 def children(node: cst.CSTNode) -> tuple[cst.CSTNode, ...]:
@@ -186,8 +224,33 @@ def _methods(cls: type, node_cls: type) -> tuple[str | None, str | None]:
     return found
 
 
+_ScopeVisitor = _scope_provider.ScopeVisitor
+#: node class -> whether libcst's ScopeVisitor counts it as an assignment-like node
+_ASSIGNMENT_LIKE: dict[type, bool] = {}
+
+
+def _scope_visitor_as_read() -> bool:
+    """libcst's ScopeVisitor is the one :func:`_visit` inlines (kind 4): CSTVisitor's own
+    ``on_visit``, and an ``on_leave`` that sets the node's scope, counts assignment-like nodes and
+    calls CSTVisitor's. Another libcst version that changes either is walked through its own
+    methods (kind 2)."""
+    leave = getattr(_ScopeVisitor, "on_leave", None)
+    code = getattr(leave, "__code__", None)
+    return (
+        _ScopeVisitor.on_visit is _ON_VISIT
+        and code is not None
+        and set(code.co_names) == {"provider", "set_metadata", "scope", "isinstance", "_ASSIGNMENT_LIKE_NODES", "_assignment_count", "super", "on_leave"}
+        and _scope_provider.ScopeProvider.set_metadata is _BaseMetadataProvider.set_metadata
+        and _BaseMetadataProvider.set_metadata.__code__.co_names == ("_computed",)
+        and isinstance(getattr(_scope_provider, "_ASSIGNMENT_LIKE_NODES", None), tuple)
+    )
+
+
+_SCOPE_VISITOR_AS_READ = _scope_visitor_as_read()
+
 #: visitor class -> how it is walked: 0 libcst's own way (transformers, the recorder), 1 CSTVisitor's
-#: dispatch looked up once per node class, 2 through its own on_visit/on_leave
+#: dispatch looked up once per node class, 2 through its own on_visit/on_leave, 3 libcst's batched
+#: visitor, 4 libcst's ScopeVisitor with its ``on_leave`` inlined
 _KIND: dict[type, int] = {}
 
 
@@ -200,6 +263,8 @@ def _kind(cls: type) -> int:
             kind = 1
         elif cls is _BatchedCSTVisitor:
             kind = 3
+        elif cls is _ScopeVisitor and _SCOPE_VISITOR_AS_READ:
+            kind = 4
         else:
             kind = 2
         _KIND[cls] = kind
@@ -263,6 +328,24 @@ def _visit(self: cst.CSTNode, visitor: Any) -> Any:
             method(self)
         if after is not None:
             after(self)
+        return self
+    if kind == 4:
+        # libcst's ScopeVisitor: CSTVisitor's dispatch, then its own on_leave (the node's scope
+        # recorded, the scope's count of assignment-like nodes kept) inlined, with the isinstance
+        # against its tuple of node classes answered once per class
+        visit_name, leave_name = _METHODS.get((cls, self.__class__)) or _methods(cls, self.__class__)
+        if visit_name is None or getattr(visitor, visit_name)(self) is not False:
+            _children(self, visitor)
+        scope = visitor.scope
+        visitor.provider._computed[self] = scope
+        node_cls = self.__class__
+        counted = _ASSIGNMENT_LIKE.get(node_cls)
+        if counted is None:
+            counted = _ASSIGNMENT_LIKE[node_cls] = issubclass(node_cls, _scope_provider._ASSIGNMENT_LIKE_NODES)
+        if counted:
+            scope._assignment_count += 1
+        if leave_name is not None:
+            getattr(visitor, leave_name)(self)
         return self
     if visitor.on_visit(self):
         _children(self, visitor)

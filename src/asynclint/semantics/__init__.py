@@ -80,6 +80,7 @@ def _all_scopes(scope: object) -> list[object]:
     glob = getattr(scope, "globals", None)
     return [glob] if glob is not None else []
 _SCOPE_OWNERS = (cst.FunctionDef, cst.Lambda, cst.ClassDef)
+_SCOPE_OWNER_CLASSES = frozenset(_SCOPE_OWNERS)
 _MAX_CHAIN = 10
 
 def _generated_coroutines() -> frozenset[str]:
@@ -203,7 +204,9 @@ class Context:
         stack = self.stack
         if stack:
             parent = stack[-1]
-            if isinstance(parent, _SCOPE_OWNERS) and parent.body is node:
+            # the exact classes (libcst has no subclasses of them): isinstance against libcst's
+            # abstract base classes is slow on every node
+            if parent.__class__ in _SCOPE_OWNER_CLASSES and parent.body is node:
                 self.scopes.append((parent, node))
         stack.append(node)
 
@@ -690,13 +693,16 @@ def _crosses_call(expr: cst.BaseExpression) -> bool:
 def _parent_map(module: cst.Module) -> dict[cst.CSTNode, cst.CSTNode]:
     parents: dict[cst.CSTNode, cst.CSTNode] = {}
     todo: list[cst.CSTNode] = [module]
-    pop, extend = todo.pop, todo.extend
+    pop, extend, update = todo.pop, todo.extend, parents.update
+    recorded = traversal.recorded_children()  # the walks before this one recorded almost every node
+    children_of = traversal.children
     while todo:
         node = pop()
-        children = traversal.children(node)
-        for child in children:
-            parents[child] = node
-        extend(children)
+        entry = recorded.get(id(node))
+        children = entry[1] if entry is not None else children_of(node)
+        if children:
+            update(dict.fromkeys(children, node))
+            extend(children)
     return parents
 
 
