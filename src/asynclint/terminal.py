@@ -23,6 +23,7 @@ from asynclint.output import (
     summary_line,
     text_edits,
 )
+from asynclint.registry import SYNTAX_ERROR_CODE
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -113,8 +114,6 @@ def rules_doc_url() -> str:
 
 def rule_url(code: str, slug: str) -> str:
     """The rule's section of docs/rules.md (ASL001 has none: the page's top)."""
-    from asynclint.registry import SYNTAX_ERROR_CODE
-
     if code == SYNTAX_ERROR_CODE:
         return f"{rules_doc_url()}#asynclint-rules"
     return f"{rules_doc_url()}#{code.lower()}-{slug}"
@@ -452,8 +451,6 @@ def render_terminal(report: Report, fmt: str, display: Display, statistics: bool
 def _shows_output(item: object) -> bool:
     """Whether the run loop writes something for this outcome (an error line, a diff): the
     spinner steps aside first, so the two never share a line."""
-    from asynclint.registry import SYNTAX_ERROR_CODE
-
     if any(getattr(item, name, None) for name in ("read_error", "fix_error", "write_error", "diff")):
         return True
     result = getattr(item, "result", None)
