@@ -147,8 +147,11 @@ def test_noqa_and_skip_file(tmp_path: Path) -> None:
     (tmp_path / "a.py").write_text(BLOCKING.replace("time.sleep(1)", "time.sleep(1)  # noqa: ASL200"))
     (tmp_path / "b.py").write_text(BLOCKING.replace("time.sleep(1)", "time.sleep(1)  # noqa: ASL210"))
     (tmp_path / "c.py").write_text("# asynclint: skip-file\n" + BLOCKING)
+    # a reason after the codes is not more codes: "a" would be a prefix of every ASL code
+    (tmp_path / "d.py").write_text(BLOCKING.replace("time.sleep(1)", "time.sleep(1)  # noqa: ASL210 a reason"))
+    (tmp_path / "e.py").write_text(BLOCKING.replace("time.sleep(1)", "time.sleep(1)  # noqa: ASL210,ASL200 legacy"))
     out = run(".", cwd=tmp_path)
-    assert [line.split(":")[0] for line in out.stdout.splitlines()[:-1]] == ["b.py"]
+    assert [line.split(":")[0] for line in out.stdout.splitlines()[:-1]] == ["b.py", "d.py"]
 
 
 def test_statistics(tmp_path: Path) -> None:

@@ -5,8 +5,11 @@ import io
 import re
 import tokenize
 
+#: codes are letters then digits (``ASL210``, ``ASL2``), as flake8 and ruff read them: a reason
+#: after the codes (``# noqa: ASL210 legacy client``) is not read as more codes ("legacy" would
+#: otherwise be a prefix of nothing, and ``a`` a prefix of every ASL code)
 _NOQA = re.compile(
-    rb"#\s*noqa(?::[\s]?(?P<codes>[A-Z]+[0-9]*(?:[,\s]+[A-Z]+[0-9]*)*))?",
+    rb"#\s*noqa(?::[\s]?(?P<codes>[A-Z]+[0-9]+(?:[,\s]+[A-Z]+[0-9]+)*))?",
     re.IGNORECASE,
 )
 _SKIP_FILE = re.compile(rb"^[ \t]*#[ \t]*asynclint:[ \t]*skip-file\b", re.MULTILINE | re.IGNORECASE)
