@@ -403,3 +403,26 @@ def test_too_many_concatenated_literals_is_one_line(tmp_path: Path) -> None:
     assert out.stderr == (
         "asynclint: a.py: more than 5000 implicitly concatenated string literals at line 6; file not checked\n"
     )
+
+
+# --- syntax errors on lines that are not ASCII: columns in characters ------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "col"),
+    [
+        # CPython compiling bytes gives this parser error's offset in UTF-8 bytes (13)
+        ("x = '\U0001d11e' +\n", 10),
+        ("x = 'é' $ 2\n", 9),
+        # a tokenizer error: CPython gives characters already
+        ("s = 'é\n", 5),
+        # the same with an async marker, so the file goes the way the rules' files go
+        ("async def f():\n    x = 'é' $ 2\n", 13),
+    ],
+)
+def test_syntax_error_column_counts_characters(tmp_path: Path, text: str, col: int) -> None:
+    (tmp_path / "bad.py").write_text(text, encoding="utf-8")
+    out = run("--no-cache", "--output-format", "json", "bad.py", cwd=tmp_path)
+    found = json.loads(out.stdout)
+    assert [(f["code"], f["column"]) for f in found] == [("ASL001", col)]
+    no_traceback(out)

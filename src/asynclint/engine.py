@@ -55,8 +55,7 @@ def syntax_error_finding(path: str, exc: Exception, source: bytes = b"") -> Find
             compile(source, path, "exec", dont_inherit=True, flags=0x400)  # ast.PyCF_ONLY_AST
         except SyntaxError as native:
             if native.lineno:
-                line, col = native.lineno, max(native.offset or 1, 1)
-                return Finding(path, line, col, line, col, registry.SYNTAX_ERROR_CODE, "syntax-error", f"SyntaxError: {native.msg}")
+                return _native_finding(path, native, source)
         except (ValueError, UnicodeError):
             pass
         line, col = exc.editor_line, exc.editor_column
@@ -150,7 +149,7 @@ def finish(
             if native_error is None:
                 result.error = f"internal error: {type(exc).__name__}: {exc}"
             elif _syntax_error_enabled(path, config):
-                result.findings.append(_native_finding(path, native_error))
+                result.findings.append(_native_finding(path, native_error, source))
 
 
 # --- bad input: undecodable, nested too deeply, valid Python libcst cannot parse -----------------

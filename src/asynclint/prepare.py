@@ -63,9 +63,33 @@ def _syntax_error_enabled(path: str, config: Config) -> bool:
     )
 
 
-def _native_finding(path: str, exc: SyntaxError) -> Finding:
+def _native_finding(path: str, exc: SyntaxError, source: bytes | None = None) -> Finding:
     line, col = exc.lineno or 1, max(exc.offset or 1, 1)
+    if source is not None:
+        col = _character_column(source, exc, line, col)
     return Finding(path, line, col, line, col, registry.SYNTAX_ERROR_CODE, "syntax-error", f"SyntaxError: {exc.msg}")
+
+
+def _character_column(source: bytes, exc: SyntaxError, line: int, col: int) -> int:
+    """The error's column in characters. CPython compiling bytes gives some parser errors' offsets
+    in UTF-8 bytes (``x = '𝄞' +`` at column 13 of a 9-character line) and tokenizer errors' in
+    characters; compiling the decoded text gives characters for both. Only for a line that is not
+    ASCII, so only a broken file with such a line pays for a second parse."""
+    lines = source.splitlines()
+    if not 0 < line <= len(lines) or lines[line - 1].isascii():
+        return col
+    try:
+        encoding, _ = tokenize.detect_encoding(io.BytesIO(source).readline)
+        text = source.decode(encoding)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            compile(text, "<asynclint>", "exec", flags=ast.PyCF_ONLY_AST, dont_inherit=True)
+    except SyntaxError as again:
+        if again.lineno == exc.lineno and again.msg == exc.msg and again.offset:
+            return max(again.offset, 1)
+    except Exception:  # noqa: BLE001 - undecodable, too deep: keep CPython's first answer
+        pass
+    return col
 
 
 def decode_error_finding(path: str, exc: Exception) -> Finding:
@@ -194,7 +218,7 @@ def prepare(
             problem = undecodable(path, source)
             if problem is None and tree is None:  # a tree given (flake8): it parsed
                 error = syntax_error(source, path)
-                problem = None if error is None else _native_finding(path, error)
+                problem = None if error is None else _native_finding(path, error, source)
             if problem is not None:
                 result.findings.append(problem)
         return result, None, None
@@ -209,7 +233,7 @@ def prepare(
         or longest_chain(source) > MAX_CHAIN_TOKENS
     ):
         if _syntax_error_enabled(path, config):
-            result.findings.append(_native_finding(path, native))
+            result.findings.append(_native_finding(path, native, source))
         return result, None, None
     if USE_GATE and isinstance(native, ast.Module):
         rules = gate.admitted(rules, native, config, path)
