@@ -103,7 +103,9 @@ def test_unknown_config_key_exit_2(tmp_path: Path) -> None:
     (tmp_path / "app.py").write_text(BLOCKING)
     out = run("app.py", cwd=tmp_path)
     assert out.returncode == 2
-    assert out.stderr.splitlines() == [f"asynclint: {tmp_path / 'pyproject.toml'}: unknown key 'selct' in [tool.asynclint]"]
+    assert out.stderr.splitlines() == [
+        f"asynclint: {tmp_path / 'pyproject.toml'}: unknown key 'selct' in [tool.asynclint] (did you mean 'select'?)"
+    ]
 
 
 def test_invalid_toml_exit_2(tmp_path: Path) -> None:

@@ -69,3 +69,181 @@ def test_flake8_reports_e999_once_and_no_asl001(tmp_path: Path) -> None:
         cwd=tmp_path, capture_output=True, text=True, timeout=120,
     )
     assert (out.returncode, out.stdout) == (1, "bad.py:1:8: E999 SyntaxError: invalid syntax\n")
+
+
+# --- extend ---------------------------------------------------------------------------------------
+
+SEVERAL = (
+    "import asyncio\nimport subprocess\nimport time\n\nimport requests\n\n\n"
+    "async def work():\n    await asyncio.sleep(0)\n\n\n"
+    "async def handler():\n"
+    "    time.sleep(1)\n"  # line 13: ASL200
+    '    requests.get("https://example.com", timeout=5)\n'  # 14: ASL210
+    '    subprocess.run(["ls"])\n'  # 15: ASL220
+    "    asyncio.create_task(work())\n"  # 16: ASL102 (off by default)
+    "    await asyncio.sleep(0)\n"
+)
+
+
+def codes(out: subprocess.CompletedProcess[str]) -> list[str]:
+    """``path CODE`` of each finding in concise output."""
+    return [f"{line.split(':')[0]} {line.split()[1]}" for line in out.stdout.splitlines()]
+
+
+def write(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("child", "expected"),
+    [
+        # everything inherited: ignore ASL200, extend-select ASL102, per-file-ignores ASL220
+        ("", ["app.py ASL210", "app.py ASL102"]),
+        # ignore, extend-select, extend-per-file-ignores (and extend-exclude) accumulate
+        ('ignore = ["ASL210"]\n', ["app.py ASL102"]),
+        # ... applied after the inherited ones, as ruff does: ASL1 turns off the inherited ASL102,
+        # ASL2 turns the inherited ignore of ASL200 back on
+        ('ignore = ["ASL1"]\n', ["app.py ASL210"]),
+        ('extend-select = ["ASL2"]\n', ["app.py ASL200", "app.py ASL210", "app.py ASL102"]),
+        ("extend-select = []\n", ["app.py ASL210", "app.py ASL102"]),
+        ('extend-per-file-ignores = { "app.py" = ["ASL102"] }\n', ["app.py ASL210"]),
+        # another key set here replaces the inherited value
+        ('per-file-ignores = { "app.py" = ["ASL102"] }\n', ["app.py ASL210", "app.py ASL220"]),
+        # select drops the inherited selections too (ruff: select overrides what came before it)
+        ('select = ["ASL2"]\n', ["app.py ASL200", "app.py ASL210"]),
+    ],
+)
+def test_extend_loads_the_other_file_first_and_this_file_overrides(tmp_path: Path, child: str, expected: list[str]) -> None:
+    write(
+        tmp_path / "pyproject.toml",
+        '[tool.asynclint]\nignore = ["ASL200"]\nextend-select = ["ASL102"]\nper-file-ignores = { "app.py" = ["ASL220"] }\n',
+    )
+    write(tmp_path / "svc" / "pyproject.toml", f'[tool.asynclint]\nextend = "../pyproject.toml"\n{child}')
+    write(tmp_path / "svc" / "app.py", SEVERAL)
+    out = run("--no-cache", "--output-format", "concise", "app.py", cwd=tmp_path / "svc")
+    assert (codes(out), out.stderr) == (expected, "")
+
+
+def test_extend_chain_and_standalone_file(tmp_path: Path) -> None:
+    """asynclint.toml -> ../shared/base.toml -> ../../pyproject.toml: each file over the one it extends."""
+    write(tmp_path / "pyproject.toml", '[tool.asynclint]\nignore = ["ASL200"]\nextend-select = ["ASL102"]\n')
+    write(tmp_path / "shared" / "base.toml", 'extend = "../pyproject.toml"\nignore = ["ASL210"]\n')
+    write(tmp_path / "svc" / "asynclint.toml", 'extend = "../shared/base.toml"\nignore = ["ASL102"]\n')
+    write(tmp_path / "svc" / "app.py", SEVERAL)
+    out = run("--no-cache", "--output-format", "concise", "app.py", cwd=tmp_path / "svc")
+    assert (codes(out), out.stderr) == (["app.py ASL220"], "")
+
+
+def test_extend_cycle_is_one_line_naming_the_files(tmp_path: Path) -> None:
+    write(tmp_path / "asynclint.toml", 'extend = "shared/base.toml"\n')
+    write(tmp_path / "shared" / "base.toml", 'extend = "../asynclint.toml"\n')
+    write(tmp_path / "app.py", BLOCKING)
+    out = run("--config", "asynclint.toml", "app.py", cwd=tmp_path)
+    assert (out.returncode, out.stdout) == (2, "")
+    assert out.stderr.splitlines() == [
+        "asynclint: shared/base.toml: extend: circular configuration: "
+        "asynclint.toml extends shared/base.toml extends asynclint.toml"
+    ]
+
+
+def test_extend_of_a_missing_file_names_it(tmp_path: Path) -> None:
+    write(tmp_path / "asynclint.toml", 'extend = "../nowhere/pyproject.toml"\n')
+    write(tmp_path / "app.py", BLOCKING)
+    out = run("--config", "asynclint.toml", "app.py", cwd=tmp_path)
+    assert (out.returncode, out.stdout) == (2, "")
+    assert out.stderr.splitlines() == ["asynclint: asynclint.toml: extend: ../nowhere/pyproject.toml: no such file"]
+
+
+def test_extend_errors_name_the_file_with_the_bad_key(tmp_path: Path) -> None:
+    write(tmp_path / "base.toml", 'ignore = ["ASL200"]\nfix_styl = "to-thread"\n')
+    write(tmp_path / "asynclint.toml", 'extend = "base.toml"\n')
+    write(tmp_path / "app.py", BLOCKING)
+    out = run("--config", "asynclint.toml", "app.py", cwd=tmp_path)
+    assert (out.returncode, out.stderr.splitlines()) == (
+        2, ["asynclint: base.toml: unknown key 'fix_styl' in [tool.asynclint] (did you mean 'fix-style'?)"]
+    )
+    write(tmp_path / "asynclint.toml", "extend = 3\n")
+    out = run("--config", "asynclint.toml", "app.py", cwd=tmp_path)
+    assert out.stderr.splitlines() == ["asynclint: asynclint.toml: extend: expected a string, got the number 3"]
+
+
+def test_paths_in_an_extended_file_stay_relative_to_its_folder(tmp_path: Path) -> None:
+    """As in ruff: per-file-ignores and exclude patterns are relative to the folder of the file that
+    writes them. A pattern without a slash matches names anywhere."""
+    write(
+        tmp_path / "pyproject.toml",
+        "[tool.asynclint]\n"
+        'extend-exclude = ["generated/", "svc/vendored/", "/third_party/"]\n'
+        'per-file-ignores = { "svc/tools/*.py" = ["ASL200"], "*_pb2.py" = ["ASL200"] }\n',
+    )
+    write(
+        tmp_path / "svc" / "pyproject.toml",
+        '[tool.asynclint]\nextend = "../pyproject.toml"\nextend-per-file-ignores = { "tools/*.py" = ["ASL210"] }\n',
+    )
+    two = "import time\n\nimport requests\n\n\nasync def handler():\n    time.sleep(1)\n    requests.get('https://example.com', timeout=5)\n"
+    for name in ("app.py", "tools/gen.py", "api_pb2.py", "generated/x.py", "vendored/x.py", "third_party/x.py"):
+        write(tmp_path / "svc" / name, two)
+    write(tmp_path / "third_party" / "x.py", two)
+    out = run("--no-cache", "--output-format", "concise", cwd=tmp_path / "svc")
+    assert (codes(out), out.stderr) == (
+        [
+            "api_pb2.py ASL210",  # *_pb2.py: a name pattern, anywhere
+            "app.py ASL200",
+            "app.py ASL210",
+            # /third_party/ is the parent folder's third_party, not this one
+            "third_party/x.py ASL200",
+            "third_party/x.py ASL210",
+            # svc/tools/*.py from the parent, tools/*.py from here: both apply
+        ],
+        "",
+    )
+    # from the parent folder its own configuration applies, the same patterns
+    out = run("--no-cache", "--output-format", "concise", cwd=tmp_path)
+    assert codes(out) == [
+        "svc/api_pb2.py ASL210",
+        "svc/app.py ASL200",
+        "svc/app.py ASL210",
+        "svc/third_party/x.py ASL200",
+        "svc/third_party/x.py ASL210",
+        "svc/tools/gen.py ASL210",
+    ]
+
+
+# --- did you mean ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("table", "message"),
+    [
+        ('ignor = ["ASL200"]', "unknown key 'ignor' in [tool.asynclint] (did you mean 'ignore'?)"),
+        ("per_file_ignore = {}", "unknown key 'per_file_ignore' in [tool.asynclint] (did you mean 'per-file-ignores'?)"),
+        ('extends = "../pyproject.toml"', "unknown key 'extends' in [tool.asynclint] (did you mean 'extend'?)"),
+        ("colour = 1", "unknown key 'colour' in [tool.asynclint]"),
+        ('select = ["blocking-sleep"]', "select: unknown rule code or prefix 'blocking-sleep' (did you mean 'ASL200'?)"),
+        ('ignore = ["ASL2000"]', "ignore: unknown rule code or prefix 'ASL2000' (did you mean 'ASL200'?)"),
+        ('extend-select = ["ASL1O4"]', "extend-select: unknown rule code or prefix 'ASL1O4' (did you mean 'ASL104'?)"),
+        # two codes are one typo away: no guess
+        ('select = ["ASL303"]', "select: unknown rule code or prefix 'ASL303'"),
+    ],
+)
+def test_unknown_keys_and_codes_suggest_the_close_one(tmp_path: Path, table: str, message: str) -> None:
+    write(tmp_path / "pyproject.toml", f"[tool.asynclint]\n{table}\n")
+    write(tmp_path / "app.py", BLOCKING)
+    out = run("app.py", cwd=tmp_path)
+    assert (out.returncode, out.stdout) == (2, "")
+    assert out.stderr.splitlines() == [f"asynclint: {tmp_path / 'pyproject.toml'}: {message}"]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--select", "ASL2000"], "select: unknown rule code or prefix 'ASL2000' (did you mean 'ASL200'?)"),
+        (["--ignore", "ASL9"], "ignore: unknown rule code or prefix 'ASL9'"),
+    ],
+)
+def test_unknown_codes_on_the_command_line(tmp_path: Path, args: list[str], message: str) -> None:
+    write(tmp_path / "app.py", BLOCKING)
+    out = run(*args, "app.py", cwd=tmp_path)
+    assert (out.returncode, out.stderr.splitlines()) == (2, [f"asynclint: {message}"])

@@ -96,11 +96,14 @@ def _user_excludes(config: Config) -> pathspec.GitIgnoreSpec | None:
 def _excluded_by_user(path: Path, spec: pathspec.PathSpec | None, root: Path, is_dir: bool) -> bool:
     if spec is None:
         return False
+    slash = "/" if is_dir else ""
     try:
         rel = path.resolve().relative_to(root).as_posix()
-    except (ValueError, OSError, RuntimeError):  # outside the root, or a symlink loop
-        rel = path.as_posix()
-    return spec.match_file(rel + "/" if is_dir else rel) or spec.match_file(path.name + ("/" if is_dir else ""))
+    except (ValueError, OSError, RuntimeError):  # outside the root, or a symlink loop: as named
+        return spec.match_file(path.as_posix() + slash) or spec.match_file(path.name + slash)
+    # below the root the relative path alone decides: an anchored pattern (``/build/``,
+    # ``src/gen/``) must not match a folder of that name elsewhere
+    return spec.match_file(rel + slash)
 
 
 def discover_files(paths: Sequence[str], config: Config) -> Iterator[Path]:

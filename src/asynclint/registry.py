@@ -72,11 +72,34 @@ def lookup(code_or_slug: str) -> type[Rule] | None:
 
 
 def validate_codes(codes: Iterable[str], option: str) -> None:
-    """A selector must be a prefix of at least one known code."""
+    """A selector must be a prefix of at least one known code. The error suggests the code of a
+    slug (``blocking-sleep``: ASL200) or a code one typo away (``ASL2000``)."""
     known = all_codes()
     for code in codes:
         if not any(k.startswith(code.upper()) for k in known):
-            raise ConfigError(f"{option}: unknown rule code or prefix {code!r}")
+            raise ConfigError(f"{option}: unknown rule code or prefix {code!r}{_suggestion(code)}")
+
+
+def _suggestion(code: str) -> str:
+    by_slug = {slug: c for c, slug, _ in RULE_TABLE}
+    by_slug["syntax-error"] = SYNTAX_ERROR_CODE
+    key = code.strip().lower().replace("_", "-")
+    if key in by_slug:
+        return f" (did you mean {by_slug[key]!r}?)"
+    # one typo from exactly one code (``ASL2000``, ``ASL20O``); a short prefix (``ASL9``) is no typo
+    typed = code.strip().upper()
+    close = [known for known in all_codes() if _one_edit(typed, known)]
+    return f" (did you mean {close[0]!r}?)" if len(close) == 1 else ""
+
+
+def _one_edit(a: str, b: str) -> bool:
+    """``a`` and ``b`` differ by one inserted, deleted or replaced character."""
+    if abs(len(a) - len(b)) > 1 or a == b:
+        return False
+    if len(a) == len(b):
+        return sum(x != y for x, y in zip(a, b)) == 1
+    short, long = (a, b) if len(a) < len(b) else (b, a)
+    return any(long[:i] + long[i + 1 :] == short for i in range(len(long)))
 
 
 def _matches(code: str, prefixes: Iterable[str]) -> int:
@@ -108,9 +131,11 @@ def enabled_rules(config: Config) -> list[type[Rule]]:
 
 
 def per_file_ignored(path: str, config: Config) -> list[str]:
-    """Codes ignored for ``path`` by ``per-file-ignores`` (glob patterns relative to the config), and
-    by ``ignore-in-tests`` when ``path`` is test code (``test-files``)."""
-    if not config.per_file_ignores and not config.ignore_in_tests:
+    """Codes ignored for ``path`` by ``per-file-ignores`` and ``extend-per-file-ignores`` (glob
+    patterns relative to the config; absolute ones, inherited through ``extend``, against the
+    absolute path), and by ``ignore-in-tests`` when ``path`` is test code (``test-files``)."""
+    tables = [t for t in (config.per_file_ignores, config.extend_per_file_ignores) if t]
+    if not tables and not config.ignore_in_tests:
         return []
     pure = PurePath(path)
     relative: PurePath | None = None
@@ -121,14 +146,24 @@ def per_file_ignored(path: str, config: Config) -> list[str]:
     out: list[str] = []
     if config.ignore_in_tests and is_test_code(pure.name, relative, config):
         out.extend(config.ignore_in_tests)
-    if not config.per_file_ignores:
+    if not tables:
         return out
     candidates = {pure.as_posix(), pure.name}
     if relative is not None:
         candidates.add(relative.as_posix())
-    for pattern, codes in config.per_file_ignores.items():
-        if any(fnmatch.fnmatch(c, pattern) or fnmatch.fnmatch(c, f"*/{pattern}") for c in candidates):
-            out.extend(codes)
+    absolute: str | None = None
+    for table in tables:
+        for pattern, codes in table.items():
+            if pattern.startswith("/") or PurePath(pattern).is_absolute():
+                if absolute is None:
+                    try:
+                        absolute = Path(path).resolve().as_posix()
+                    except (OSError, RuntimeError):
+                        absolute = Path(path).absolute().as_posix()
+                if fnmatch.fnmatch(absolute, pattern):
+                    out.extend(codes)
+            elif any(fnmatch.fnmatch(c, pattern) or fnmatch.fnmatch(c, f"*/{pattern}") for c in candidates):
+                out.extend(codes)
     return out
 
 
@@ -145,4 +180,6 @@ def check_config(config: Config) -> None:
     validate_codes(config.ignore, "ignore")
     for codes in config.per_file_ignores.values():
         validate_codes(codes, "per-file-ignores")
+    for codes in config.extend_per_file_ignores.values():
+        validate_codes(codes, "extend-per-file-ignores")
     validate_codes(config.ignore_in_tests, "ignore-in-tests")
