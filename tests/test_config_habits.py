@@ -4,6 +4,7 @@ json``, the configuration's JSON schema, and ASL001 for every file that does not
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -14,8 +15,10 @@ BLOCKING = "import asyncio\nimport time\n\n\nasync def handler():\n    time.slee
 SLEEP_LINE = "6:5: ASL200 [*] `time.sleep(...)` blocks the event loop; use `await asyncio.sleep(...)`"
 
 
-def run(*args: str, cwd: Path, python_flags: tuple[str, ...] = ()) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("ASYNCLINT_", "GIT_"))}
+def run(
+    *args: str, cwd: Path, python_flags: tuple[str, ...] = (), env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith(("ASYNCLINT_", "GIT_"))}, **(env or {})}
     return subprocess.run(
         [sys.executable, *python_flags, "-m", "asynclint", *args],
         cwd=cwd, capture_output=True, text=True, env=env, timeout=120,
@@ -247,3 +250,60 @@ def test_unknown_codes_on_the_command_line(tmp_path: Path, args: list[str], mess
     write(tmp_path / "app.py", BLOCKING)
     out = run(*args, "app.py", cwd=tmp_path)
     assert (out.returncode, out.stderr.splitlines()) == (2, [f"asynclint: {message}"])
+
+
+# --- .git/info/exclude and the global excludes file -------------------------------------------------
+
+
+def git_repo(tmp_path: Path) -> tuple[Path, dict[str, str]]:
+    """A real ``git init`` work tree, and an environment whose git configuration is only ours."""
+    if shutil.which("git") is None:
+        pytest.skip("git is not installed")
+    home = tmp_path / "home"
+    home.mkdir()
+    env = {"HOME": str(home), "XDG_CONFIG_HOME": str(home / ".config"), "GIT_CONFIG_NOSYSTEM": "1"}
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    subprocess.run(["git", "init", "-q"], cwd=repo, check=True, env={**os.environ, **env}, timeout=60)
+    for name in ("app.py", "scratch/a.py", "local_x.py", "pkg/local_y.py", "pkg/b.py", "pkg/notes.py", "pkg/local/c.py"):
+        write(repo / name, BLOCKING)
+    return repo, env
+
+
+def git_ignored(repo: Path, env: dict[str, str]) -> list[str]:
+    proc = subprocess.run(
+        ["git", "status", "--porcelain", "--ignored", "--untracked-files=all"],
+        cwd=repo, capture_output=True, text=True, check=True, env={**os.environ, **env}, timeout=60,
+    )
+    return sorted(line[3:] for line in proc.stdout.splitlines() if line.startswith("!! "))
+
+
+def test_git_info_exclude_is_honoured_like_gitignore(tmp_path: Path) -> None:
+    repo, env = git_repo(tmp_path)
+    (repo / ".git" / "info" / "exclude").write_text("# local only\nscratch/\nlocal_*.py\n/pkg/notes.py\n")
+    assert git_ignored(repo, env) == ["local_x.py", "pkg/local_y.py", "pkg/notes.py", "scratch/a.py"]
+    out = run("--no-cache", "--output-format", "concise", cwd=repo, env=env)
+    assert [line.split(":")[0] for line in out.stdout.splitlines()] == ["app.py", "pkg/b.py", "pkg/local/c.py"]
+    # from a folder inside the work tree: the patterns stay relative to the work tree's root
+    out = run("--no-cache", "--output-format", "concise", ".", cwd=repo / "pkg", env=env)
+    assert [line.split(":")[0] for line in out.stdout.splitlines()] == ["b.py", "local/c.py"]
+    # a file named on the command line is always checked
+    out = run("--no-cache", "--output-format", "concise", "local_x.py", cwd=repo, env=env)
+    assert [line.split(":")[0] for line in out.stdout.splitlines()] == ["local_x.py"]
+
+
+@pytest.mark.parametrize("configured", [True, False])
+def test_global_excludes_file_is_honoured(tmp_path: Path, configured: bool) -> None:
+    """core.excludesFile from ~/.gitconfig, or git's default ``$XDG_CONFIG_HOME/git/ignore``."""
+    repo, env = git_repo(tmp_path)
+    home = Path(env["HOME"])
+    if configured:
+        write(home / ".gitconfig", '[user]\n\tname = x\n[core]\n\texcludesFile = "~/global-ignore"  # mine\n')
+        write(home / "global-ignore", "local_*.py\n")
+    else:
+        write(home / ".config" / "git" / "ignore", "local_*.py\n")
+    assert git_ignored(repo, env) == ["local_x.py", "pkg/local_y.py"]
+    out = run("--no-cache", "--output-format", "concise", cwd=repo, env=env)
+    assert [line.split(":")[0] for line in out.stdout.splitlines()] == [
+        "app.py", "pkg/b.py", "pkg/local/c.py", "pkg/notes.py", "scratch/a.py"
+    ]

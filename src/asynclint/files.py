@@ -3,6 +3,7 @@
 Imports nothing heavy: a run that the result cache answers entirely never loads libcst."""
 from __future__ import annotations
 
+import functools
 import os
 import stat
 from dataclasses import dataclass
@@ -37,13 +38,16 @@ def _is_virtualenv(folder: Path) -> bool:
 
 
 class _IgnoreStack:
-    """The .gitignore files that apply to a folder: each one's patterns are relative to its folder."""
+    """The ignore files that apply to a folder: each one's patterns are relative to a folder (a
+    .gitignore's own, the work tree's for .git/info/exclude and the global excludes file)."""
 
     def __init__(self) -> None:
         self.specs: list[tuple[Path, pathspec.GitIgnoreSpec]] = []
 
     def load(self, folder: Path) -> None:
-        ignore = folder / ".gitignore"
+        self.load_file(folder / ".gitignore", folder)
+
+    def load_file(self, ignore: Path, folder: Path) -> None:
         try:
             found = ignore.is_file()
         except OSError:
@@ -55,6 +59,16 @@ class _IgnoreStack:
             except (OSError, RuntimeError):  # RuntimeError: a symlink loop before Python 3.13
                 return
             self.specs.append((base, _gitignore_spec(lines)))
+
+    def load_repository(self, work_tree: Path) -> None:
+        """What git ignores in the whole work tree besides .gitignore files: the global excludes
+        file (``core.excludesFile``) and ``.git/info/exclude``."""
+        global_file = _global_excludes_file()
+        if global_file is not None:
+            self.load_file(global_file, work_tree)
+        git_dir = _git_dir(work_tree)
+        if git_dir is not None:
+            self.load_file(git_dir / "info" / "exclude", work_tree)
 
     def ignored(self, path: Path, is_dir: bool) -> bool:
         if not self.specs:
@@ -120,13 +134,83 @@ def discover_files(paths: Sequence[str], config: Config) -> Iterator[Path]:
         # .gitignore files of the folders above the starting one, up to the repository root
         above = start.resolve().parents
         root = next((p for p in above if (p / ".git").exists()), None)
-        if root is not None and not (start / ".git").exists():
+        if (start / ".git").exists():
+            ignores.load_repository(start)
+        elif root is not None:
+            ignores.load_repository(root)
             for parent in reversed(above[: above.index(root) + 1]):
                 ignores.load(parent)
             if ignores.ignored(start.resolve(), True):
                 # a folder named explicitly is linted even when a .gitignore above it ignores it
                 ignores.specs.clear()
         yield from _walk(start, ignores, user, config)
+
+
+def _git_dir(work_tree: Path) -> Path | None:
+    """The folder holding ``info/exclude`` for ``work_tree``: ``.git``, or for a linked worktree or
+    a submodule (``.git`` is a file: ``gitdir: ...``) the common git folder."""
+    dot_git = work_tree / ".git"
+    try:
+        if dot_git.is_dir():
+            return dot_git
+        text = dot_git.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return None
+    if not text.startswith("gitdir:"):
+        return None
+    git_dir = work_tree / text[len("gitdir:") :].strip()
+    try:
+        common = (git_dir / "commondir").read_text(encoding="utf-8").strip()
+    except OSError:
+        return git_dir
+    return git_dir / common
+
+
+@functools.lru_cache(maxsize=1)
+def _global_excludes_file() -> Path | None:
+    """git's global ignore file: ``core.excludesFile`` from the user's git configuration
+    (``$GIT_CONFIG_GLOBAL``, ``~/.gitconfig``, ``$XDG_CONFIG_HOME/git/config``), else git's default
+    ``$XDG_CONFIG_HOME/git/ignore``. Read as plain text, without running git: ``[include]``d files
+    and ``git -c`` are not followed."""
+    home = Path.home() if "HOME" in os.environ or os.name == "nt" else None
+    xdg = Path(os.environ["XDG_CONFIG_HOME"]) if os.environ.get("XDG_CONFIG_HOME") else (home / ".config" if home else None)
+    configs: list[Path] = []
+    if xdg is not None:
+        configs.append(xdg / "git" / "config")
+    if os.environ.get("GIT_CONFIG_GLOBAL"):
+        configs.append(Path(os.environ["GIT_CONFIG_GLOBAL"]))
+    elif home is not None:
+        configs.append(home / ".gitconfig")
+    found: str | None = None
+    for config in configs:  # later files win, as in git
+        found = _excludes_file_setting(config) or found
+    if found is not None:
+        return Path(os.path.expanduser(found))
+    return xdg / "git" / "ignore" if xdg is not None else None
+
+
+def _excludes_file_setting(config: Path) -> str | None:
+    try:
+        text = config.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return None
+    section, value = "", None
+    for raw in text.splitlines():
+        line = raw.strip()
+        if line.startswith("["):
+            section = line[1 : line.find("]")].strip().lower() if "]" in line else ""
+            continue
+        if section != "core" or "=" not in line:
+            continue
+        key, _, rest = line.partition("=")
+        if key.strip().lower() == "excludesfile":
+            rest = rest.strip()
+            if rest.startswith('"'):  # a quoted value; a comment may follow it
+                end = rest.find('"', 1)
+                value = rest[1:end] if end > 0 else rest[1:]
+            else:
+                value = rest.split("#")[0].split(";")[0].strip()
+    return value or None
 
 
 def _walk(folder: Path, ignores: _IgnoreStack, user: pathspec.PathSpec | None, config: Config) -> Iterator[Path]:
