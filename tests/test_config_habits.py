@@ -307,3 +307,48 @@ def test_global_excludes_file_is_honoured(tmp_path: Path, configured: bool) -> N
     assert [line.split(":")[0] for line in out.stdout.splitlines()] == [
         "app.py", "pkg/b.py", "pkg/local/c.py", "pkg/notes.py", "scratch/a.py"
     ]
+
+
+# --- asynclint rules --output-format json -------------------------------------------------------------
+
+
+def test_rules_as_json(tmp_path: Path) -> None:
+    import json
+
+    out = run("rules", "--output-format", "json", cwd=tmp_path)
+    assert (out.returncode, out.stderr) == (0, "")
+    rules = json.loads(out.stdout)
+    assert [r["code"] for r in rules] == [
+        "ASL100", "ASL101", "ASL102", "ASL103", "ASL104", "ASL200", "ASL210", "ASL220", "ASL230", "ASL231",
+        "ASL240", "ASL250", "ASL260", "ASL290", "ASL300", "ASL301", "ASL302",
+    ]
+    assert all(
+        list(r) == ["code", "name", "summary", "fix_safety", "enabled_by_default", "url", "explanation"] for r in rules
+    )
+    by_code = {r["code"]: r for r in rules}
+    sleep = by_code["ASL200"]
+    assert (sleep["name"], sleep["fix_safety"], sleep["enabled_by_default"]) == ("blocking-sleep", "safe", True)
+    assert sleep["url"].endswith("/docs/rules.md#asl200-blocking-sleep")
+    assert (by_code["ASL103"]["fix_safety"], by_code["ASL102"]["enabled_by_default"]) == (None, False)
+    # the explanation is what `asynclint rule CODE` prints; the text listing is unchanged
+    assert sleep["explanation"] == run("rule", "ASL200", cwd=tmp_path).stdout
+    text = run("rules", cwd=tmp_path).stdout
+    fixes = {r["code"]: f" [{r['fix_safety']} fix]" if r["fix_safety"] else "" for r in rules}
+    assert text == "".join(f"{r['code']}  {r['name']:<28} {r['summary']}{fixes[r['code']]}\n" for r in rules)
+    one = run("rule", "blocking-sleep", "--output-format=json", cwd=tmp_path)
+    assert (one.returncode, json.loads(one.stdout)) == (0, sleep)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["rules", "--output-format", "sarif"], "--output-format: invalid choice 'sarif' (choose from text, json)"),
+        (["rule", "ASL200", "--output-format"], "--output-format: expected one argument"),
+        (["rule", "--output-format", "json"], "usage: asynclint rule CODE [--output-format text|json]"),
+        (["rules", "ASL200"], "usage: asynclint rules [--output-format text|json]"),
+        (["rule", "ASL999", "--output-format", "json"], "unknown rule 'ASL999' (see 'asynclint rules')"),
+    ],
+)
+def test_rules_command_usage_errors(tmp_path: Path, args: list[str], message: str) -> None:
+    out = run(*args, cwd=tmp_path)
+    assert (out.returncode, out.stdout, out.stderr.splitlines()) == (2, "", [f"asynclint: {message}"])

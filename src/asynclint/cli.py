@@ -156,19 +156,57 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _rules_command(argv: Sequence[str], out: TextIO) -> int:
+    """``asynclint rules`` and ``asynclint rule CODE``; ``--output-format json``: one JSON object per
+    rule (code, name, summary, fix_safety, enabled_by_default, url, explanation), a list for ``rules``."""
+    usage = "usage: asynclint rules [--output-format text|json]" if argv[0] == "rules" else (
+        "usage: asynclint rule CODE [--output-format text|json]"
+    )
+    words, output_format = list(argv[1:]), "text"
+    for i, word in enumerate(words):
+        if word == "--output-format" or word.startswith("--output-format="):
+            value = word.partition("=")[2] if "=" in word else (words[i + 1] if i + 1 < len(words) else None)
+            if value is None:
+                raise UsageError("--output-format: expected one argument")
+            del words[i : i + (1 if "=" in word else 2)]
+            if value not in ("text", "json"):
+                raise UsageError(f"--output-format: invalid choice {value!r} (choose from text, json)")
+            output_format = value
+            break
+    if len(words) != (0 if argv[0] == "rules" else 1) or any(w.startswith("-") for w in words):
+        raise UsageError(usage)
+    from asynclint.docs import anchor, render_rule
+
     if argv[0] == "rules":
-        for rule in registry.all_rules():
+        rules = list(registry.all_rules())
+    else:
+        found = registry.lookup(words[0])
+        if found is None:
+            raise UsageError(f"unknown rule {words[0]!r} (see 'asynclint rules')")
+        rules = [found]
+    if output_format == "json":
+        import json
+
+        from asynclint.sarif import rules_doc_url
+
+        items = [
+            {
+                "code": rule.code,
+                "name": rule.slug,
+                "summary": rule.summary(),
+                "fix_safety": rule.fix_safety.value if rule.fix_safety else None,
+                "enabled_by_default": rule.default,
+                "url": f"{rules_doc_url()}#{anchor(rule)}",
+                "explanation": render_rule(rule),
+            }
+            for rule in rules
+        ]
+        out.write(json.dumps(items if argv[0] == "rules" else items[0], indent=2, ensure_ascii=False) + "\n")
+    elif argv[0] == "rules":
+        for rule in rules:
             fix = f" [{rule.fix_safety.value} fix]" if rule.fix_safety else ""
             out.write(f"{rule.code}  {rule.slug:<28} {rule.summary()}{fix}\n")
-        return EXIT_CLEAN
-    if len(argv) != 2:
-        raise UsageError("usage: asynclint rule CODE")
-    found = registry.lookup(argv[1])
-    if found is None:
-        raise UsageError(f"unknown rule {argv[1]!r} (see 'asynclint rules')")
-    from asynclint.docs import render_rule
-
-    out.write(render_rule(found))
+    else:
+        out.write(render_rule(rules[0]))
     return EXIT_CLEAN
 
 
