@@ -1,6 +1,7 @@
 """Terminal output: the full view (excerpt, underline, fix, docs link, summary by rule) when stdout is
-a terminal or colour is forced, NO_COLOR / FORCE_COLOR / --color, byte-stable plain text on a pipe,
---statistics fixes, rich imported lazily, and the progress spinner on stderr."""
+a terminal or colour is forced, each fix as a diff only with --show-fixes, NO_COLOR / FORCE_COLOR /
+--color, byte-stable plain text on a pipe, --statistics fixes, rich imported lazily, and the
+progress spinner on stderr."""
 from __future__ import annotations
 
 import io
@@ -55,17 +56,25 @@ PLAIN = (
 )
 
 
-def full_view() -> str:
+def full_view(show_fixes: bool = False) -> str:
+    """The full view of APP; with ``--show-fixes`` each ``[*]`` fix's diff under its help line, and
+    ``--show-fixes``' tables between the summary by rule and the summary line."""
     docs = rules_doc_url()
+
+    def only_shown(*rows: str) -> str:
+        return "".join(rows) if show_fixes else ""
+
     return (
         "app.py:8:2: ASL200 [*] `time.sleep(...)` blocks the event loop; use `await asyncio.sleep(...)`\n"
         "  |\n"
         "8 |     time.sleep(1)\n"
         "  |     ^^^^^^^^^^^^^\n"
         "  = help: Replace with `await asyncio.sleep(...)` (safe fix: --fix)\n"
-        "8 -     time.sleep(1)\n"
-        "8 +     await asyncio.sleep(1)\n"
-        f"  = docs: {docs}#asl200-blocking-sleep\n"
+        + only_shown(
+            "8 -     time.sleep(1)\n",
+            "8 +     await asyncio.sleep(1)\n",
+        )
+        + f"  = docs: {docs}#asl200-blocking-sleep\n"
         "\n"
         "app.py:9:16: ASL200 [*] `time.sleep(...)` blocks the event loop; use `await asyncio.sleep(...)`\n"
         "  |\n"
@@ -73,9 +82,11 @@ def full_view() -> str:
         # 4 (the tab) + 8 + 6 (three wide characters) + 3 cells before the call
         "  |                      ^^^^^^^^^^^^^\n"
         "  = help: Replace with `await asyncio.sleep(...)` (safe fix: --fix)\n"
-        '9 -     name = "日本語"; time.sleep(2)\n'
-        '9 +     name = "日本語"; await asyncio.sleep(2)\n'
-        f"  = docs: {docs}#asl200-blocking-sleep\n"
+        + only_shown(
+            '9 -     name = "日本語"; time.sleep(2)\n',
+            '9 +     name = "日本語"; await asyncio.sleep(2)\n',
+        )
+        + f"  = docs: {docs}#asl200-blocking-sleep\n"
         "\n"
         "app.py:10:2: ASL210 `requests.get(...)` blocks the event loop; use an async client (`httpx.AsyncClient`, "
         "`aiohttp`) or `await asyncio.to_thread(...)`\n"
@@ -100,8 +111,23 @@ def full_view() -> str:
         "  2  ASL200  blocking-sleep     [*] fixable\n"
         "  1  ASL103  nested-event-loop\n"
         "  1  ASL210  blocking-http      fixable with --unsafe-fixes\n"
-        "Found 4 errors (2 fixable with --fix; 1 more with --fix --unsafe-fixes).\n"
+        + only_shown(
+            "\n",
+            "2 fixable with --fix:\n",
+            "- app.py:\n",
+            "    2 × ASL200 (blocking-sleep)\n",
+            "\n",
+            "1 more with --fix --unsafe-fixes:\n",
+            "- app.py:\n",
+            "    1 × ASL210 (blocking-http)\n",
+            "\n",
+        )
+        + "Found 4 errors (2 fixable with --fix; 1 more with --fix --unsafe-fixes).\n"
     )
+
+
+#: a diff row of the full view: a line number (or none, for ``:``), then ``-`` or ``+``
+DIFF_ROW = re.compile(r"^ *[0-9]+ [-+] ", re.MULTILINE)
 
 
 def strip(text: str) -> str:
@@ -180,14 +206,14 @@ def test_pipe_output_is_the_plain_text_byte_for_byte(app: Path) -> None:
 
 
 def test_forced_colour_shows_the_full_view(app: Path) -> None:
-    out = run("app.py", cwd=app, FORCE_COLOR="1")
+    out = run("--show-fixes", "app.py", cwd=app, FORCE_COLOR="1")
     assert out.returncode == 1 and out.stderr == ""
-    assert strip(out.stdout) == full_view()
+    assert strip(out.stdout) == full_view(show_fixes=True)
     assert run("--color", "always", "app.py", cwd=app, NO_COLOR="1").stdout.count("\x1b[") > 0  # the flag wins
 
 
 def test_colour_codes_and_links_only_when_colour_is_on(app: Path) -> None:
-    coloured = run("app.py", cwd=app, FORCE_COLOR="1").stdout
+    coloured = run("--show-fixes", "app.py", cwd=app, FORCE_COLOR="1").stdout
     url = rule_url("ASL200", "blocking-sleep")
     # the code in the first line is an OSC 8 link to the rule's docs, in bold red
     first = coloured.splitlines()[0]
@@ -242,12 +268,31 @@ def test_a_terminal_gets_the_full_view_in_colour(app: Path) -> None:
     assert code == 1
     assert "\x1b[1;31mASL200\x1b[0m" in output
     assert strip(output) == full_view()
+    # --show-fixes: each [*] fix as a diff, and its own tables after the findings
+    code, output = run_in_pty("--show-fixes", "app.py", cwd=app)
+    assert code == 1
+    assert "\x1b[32m    await asyncio.sleep(1)\x1b[0m" in output
+    assert strip(output) == full_view(show_fixes=True)
 
 
 def test_no_color_beats_a_terminal(app: Path) -> None:
-    code, output = run_in_pty("app.py", cwd=app, NO_COLOR="1")
+    code, output = run_in_pty("--show-fixes", "app.py", cwd=app, NO_COLOR="1")
     assert code == 1
-    assert output == full_view()  # the same layout, not one escape sequence
+    assert output == full_view(show_fixes=True)  # the same layout, not one escape sequence
+
+
+def test_without_show_fixes_the_view_has_the_fix_title_and_no_diff(app: Path) -> None:
+    """A fix's diff costs a transform of the whole module: only --show-fixes shows it (and only
+    then does the run work the edits out, in the fix machinery that the plain text never imports)."""
+    out = run("app.py", cwd=app, FORCE_COLOR="1")
+    assert out.returncode == 1 and out.stderr == ""
+    view = strip(out.stdout)
+    assert view == full_view()
+    assert view.count("  = help: Replace with `await asyncio.sleep(...)` (safe fix: --fix)\n") == 2
+    assert DIFF_ROW.findall(view) == []
+    assert DIFF_ROW.findall(full_view(show_fixes=True)) == ["8 - ", "8 + ", "9 - ", "9 + "]
+    assert "asynclint.fixes" not in imported_modules("app.py", cwd=app, FORCE_COLOR="1")
+    assert "asynclint.fixes" in imported_modules("--show-fixes", "app.py", cwd=app, FORCE_COLOR="1")
 
 
 def test_concise_on_a_terminal_is_coloured_but_the_same_lines(app: Path) -> None:
@@ -309,7 +354,7 @@ def test_fix_with_an_import_shows_both_hunks_and_control_characters_are_escaped(
     (tmp_path / "app.py").write_bytes(
         'import time\n\n\nasync def f():\n    s = "e\u0301\u0301\x1b"; time.sleep(1)'.encode("utf-8")
     )
-    out = strip(run("app.py", cwd=tmp_path, FORCE_COLOR="1").stdout)
+    out = strip(run("--show-fixes", "app.py", cwd=tmp_path, FORCE_COLOR="1").stdout)
     assert out.split("\n\n")[0] == (
         "app.py:5:17: ASL200 [*] `time.sleep(...)` blocks the event loop; use `await asyncio.sleep(...)`\n"
         "  |\n"
@@ -327,7 +372,7 @@ def test_fix_with_an_import_shows_both_hunks_and_control_characters_are_escaped(
 
 
 def test_unsafe_fixes_are_shown_as_a_diff_with_unsafe_fixes(app: Path) -> None:
-    out = strip(run("--unsafe-fixes", "app.py", cwd=app, FORCE_COLOR="1").stdout)
+    out = strip(run("--show-fixes", "--unsafe-fixes", "app.py", cwd=app, FORCE_COLOR="1").stdout)
     assert out.split("\n\n")[2].splitlines()[8:] == [
         "   = help: Run in a worker thread with `await asyncio.to_thread` (unsafe fix: --fix --unsafe-fixes)",
         "10 -     requests.get(",
@@ -340,6 +385,12 @@ def test_unsafe_fixes_are_shown_as_a_diff_with_unsafe_fixes(app: Path) -> None:
         "  2  ASL200  blocking-sleep     [*] fixable\n"
         "  1  ASL103  nested-event-loop\n"
         "  1  ASL210  blocking-http      [*] fixable\n"
+        "\n"
+        "3 fixable with --fix --unsafe-fixes:\n"
+        "- app.py:\n"
+        "    2 × ASL200 (blocking-sleep)\n"
+        "    1 × ASL210 (blocking-http)\n"
+        "\n"
         "Found 4 errors (3 fixable with --fix --unsafe-fixes).\n"
     )
 
@@ -347,17 +398,18 @@ def test_unsafe_fixes_are_shown_as_a_diff_with_unsafe_fixes(app: Path) -> None:
 def test_worker_processes_give_the_same_view(tmp_path: Path) -> None:
     for name in ("a.py", "b.py", "c.py"):
         (tmp_path / name).write_text(APP, encoding="utf-8")
-    serial = run("-j", "1", ".", cwd=tmp_path, FORCE_COLOR="1").stdout
-    pooled = run("-j", "2", ".", cwd=tmp_path, FORCE_COLOR="1").stdout
+    serial = run("--show-fixes", "-j", "1", ".", cwd=tmp_path, FORCE_COLOR="1").stdout
+    pooled = run("--show-fixes", "-j", "2", ".", cwd=tmp_path, FORCE_COLOR="1").stdout
     assert strip(serial) == strip(pooled)
     assert strip(serial).count("\n8 +     await asyncio.sleep(1)\n") == 3
 
 
 def test_standard_input_has_no_excerpt_of_the_file_it_is_named_after(tmp_path: Path) -> None:
-    """The file on disk is not what was checked (an editor's unsaved buffer): no excerpt, no diff."""
+    """The file on disk is not what was checked (an editor's unsaved buffer): no excerpt, and no
+    diff even with --show-fixes."""
     (tmp_path / "app.py").write_text("x = 1\n", encoding="utf-8")
     proc = subprocess.run(
-        [sys.executable, "-m", "asynclint", "--no-cache", "-", "--stdin-filename", "app.py"],
+        [sys.executable, "-m", "asynclint", "--no-cache", "--show-fixes", "-", "--stdin-filename", "app.py"],
         cwd=tmp_path, env=clean_env(FORCE_COLOR="1"), input="import time\n\n\nasync def g():\n    time.sleep(5)\n",
         capture_output=True, text=True, encoding="utf-8", timeout=120,
     )
@@ -368,6 +420,11 @@ def test_standard_input_has_no_excerpt_of_the_file_it_is_named_after(tmp_path: P
         "\n"
         "Findings by rule:\n"
         "  1  ASL200  blocking-sleep  [*] fixable\n"
+        "\n"
+        "1 fixable with --fix:\n"
+        "- app.py:\n"
+        "    1 × ASL200 (blocking-sleep)\n"
+        "\n"
         "Found 1 error (1 fixable with --fix).\n"
     )
 
@@ -496,14 +553,19 @@ DOCS_URL = "https://github.com/asynclint/asynclint/blob/main/docs/rules.md"
 
 
 def test_the_documented_views_are_what_asynclint_prints(tmp_path: Path) -> None:
-    """docs/terminal-output.md's full view and README's console block, run on their app.py."""
+    """docs/terminal-output.md's full views (without and with --show-fixes) and README's console
+    block, run on their app.py."""
     repo = Path(__file__).resolve().parents[1]
     (tmp_path / "app.py").write_text(README_APP, encoding="utf-8")
     full = strip(run("app.py", cwd=tmp_path, FORCE_COLOR="1").stdout).replace(rules_doc_url(), DOCS_URL)
+    with_fixes = strip(run("--show-fixes", "app.py", cwd=tmp_path, FORCE_COLOR="1").stdout)
+    with_fixes = with_fixes.replace(rules_doc_url(), DOCS_URL)
+    assert DIFF_ROW.findall(full) == [] and DIFF_ROW.findall(with_fixes) == ["2 - ", "8 - ", "7 + "]
     plain = run("app.py", cwd=tmp_path).stdout
     statistics = run("--statistics", "app.py", cwd=tmp_path).stdout
     doc = (repo / "docs" / "terminal-output.md").read_text(encoding="utf-8")
     assert "```text\n" + full + "```\n" in doc
+    assert "$ asynclint --show-fixes app.py\n" + with_fixes + "```\n" in doc
     readme = (repo / "README.md").read_text(encoding="utf-8")
     session = f"$ asynclint app.py\n{full}$ asynclint app.py | cat\n{plain}$ asynclint --statistics app.py\n{statistics}```\n"
     assert session in readme

@@ -115,7 +115,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--show-settings", action="store_true", help="print the resolved configuration and the file it came from, then exit")
     p.add_argument("--show-files", action="store_true", help="print the files that would be checked, one per line, then exit")
-    p.add_argument("--show-fixes", action="store_true", help="after the report, list per file and rule the fixes --fix applied (or would apply)")
+    p.add_argument("--show-fixes", action="store_true", help="after the report, list per file and rule the fixes --fix applied (or would apply); on a terminal, also show each fixable finding's fix as a diff")
     p.add_argument("-q", "--quiet", action="count", default=0, help="print the findings only, no summary line; -qq: print nothing, as --silent")
     p.add_argument("-s", "--silent", action="store_true", help="print nothing (--diff and --statistics still print theirs); the exit code tells")
     p.add_argument("-o", "--output-file", type=Path, metavar="PATH", help="write the report to PATH instead of stdout (any --output-format)")
@@ -299,7 +299,8 @@ def run(argv: Sequence[str], out: TextIO, err: TextIO, watching: bool = False) -
 
         return concurrency_report.run(argv[1:], out, err)
     if argv and argv[0] == "server" and not Path(argv[0]).exists():
-        from asynclint import server  # pygls is imported there, only for this subcommand
+        # pygls is imported there, only for this subcommand
+        from asynclint import server
 
         return server.run(argv[1:], out, err)
     args = build_parser().parse_args(argv)
@@ -314,7 +315,8 @@ def run(argv: Sequence[str], out: TextIO, err: TextIO, watching: bool = False) -
     if args.output_file is not None and getattr(args, "color", None) == "auto":
         args.color = "never"  # a file is no terminal
     # colour and the full view: only on a terminal or when forced; no excerpts of standard input
-    display = terminal.choose(out, args.color, files=not piped)
+    # the fixes as diffs only with --show-fixes: computing them costs a module transform per fix
+    display = terminal.choose(out, args.color, files=not piped, diffs=args.show_fixes)
     if args.diff and args.fix:
         # --diff wins: show what would change, write nothing (ruff does the same)
         args.fix = False
@@ -501,7 +503,8 @@ def _add_noqa(paths: Sequence[str], config: Config, options: parallel.Options, a
                 _err(err, f"{outcome.path}: adding noqa comments broke the file ({exc}); file left unchanged")
                 failed = True
                 continue
-        from asynclint.fixes import write_atomic  # libcst: only when a file gets a comment
+        # libcst: only when a file gets a comment
+        from asynclint.fixes import write_atomic
 
         try:
             write_atomic(Path(outcome.path), new.source, root=config.root)

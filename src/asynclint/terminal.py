@@ -65,13 +65,19 @@ class Display:
     #: the checked text is in the files the findings name (not so for standard input): the view
     #: shows excerpts and diffs only then
     files: bool = True
+    #: each fixable finding shows its fix as a diff (``--show-fixes``): the run computes every
+    #: fix's text edits, a transform of the whole module per fix (80 ms on a small file, seconds
+    #: on a large one), so a plain terminal run shows the fix's title only and costs what a pipe does
+    diffs: bool = False
 
     def shows_fixes(self, fmt: str, statistics: bool = False) -> bool:
         """Whether the output shows fixes as text edits (the run must compute them)."""
-        return self.terminal and self.files and fmt == "text" and not statistics
+        return self.diffs and self.terminal and self.files and fmt == "text" and not statistics
 
 
-def choose(stream: Any, color: str = "auto", environ: Mapping[str, str] | None = None, files: bool = True) -> Display:
+def choose(
+    stream: Any, color: str = "auto", environ: Mapping[str, str] | None = None, files: bool = True, diffs: bool = False
+) -> Display:
     """``--color always|never`` wins; ``auto``: no colour when ``NO_COLOR`` is set (any non-empty
     value), colour when ``FORCE_COLOR`` is (any non-empty value, https://force-color.org), else
     colour when the stream is a terminal that is not ``TERM=dumb``. The full view is used on a
@@ -89,7 +95,7 @@ def choose(stream: Any, color: str = "auto", environ: Mapping[str, str] | None =
         colour = True
     else:
         colour = tty and env.get("TERM", "") != "dumb"
-    return Display(terminal=tty or colour, colour=colour, files=files)
+    return Display(terminal=tty or colour, colour=colour, files=files, diffs=diffs)
 
 
 # ------------------------------------------------------------------------------ links
@@ -137,8 +143,9 @@ def _decode(data: bytes) -> str:
 class _Sources:
     """Each file's lines (without their line endings), read once for all its findings."""
 
-    def __init__(self, files: bool = True) -> None:
+    def __init__(self, files: bool = True, diffs: bool = True) -> None:
         self.files = files
+        self.diffs = diffs
         self._lines: dict[str, list[str] | None] = {}
 
     def lines(self, result: Result) -> list[str] | None:
@@ -358,7 +365,7 @@ def _finding_block(
     lines = (sources.lines(result) or []) if sources.files else []
     # the diff only for fixes --fix applies with the flags given (the ones marked [*]), as ruff
     # does; the others say what they would do and which flags apply them
-    edits = text_edits(result, finding) if _marker(finding, unsafe_fixes) and lines else []
+    edits = text_edits(result, finding) if sources.diffs and _marker(finding, unsafe_fixes) and lines else []
     diff = _diff(edits, lines, styles) if edits else []
     numbers = [finding.end_line, *(n for _, n, _ in diff if n is not None)]
     width = max(len(str(n)) for n in numbers)
@@ -429,7 +436,7 @@ def render_terminal(report: Report, fmt: str, display: Display, statistics: bool
     elif fmt == "concise" or not display.terminal:
         lines = [_header(f, unsafe_fixes, styles) for f in report.findings]
     else:
-        sources = _Sources(display.files)
+        sources = _Sources(display.files, display.diffs)
         for result in report.results:
             for finding in result.findings:
                 lines.extend(_finding_block(finding, result, sources, unsafe_fixes, styles))
