@@ -3,7 +3,9 @@
 json``, the configuration's JSON schema, and ASL001 for every file that does not parse."""
 from __future__ import annotations
 
+import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -313,8 +315,6 @@ def test_global_excludes_file_is_honoured(tmp_path: Path, configured: bool) -> N
 
 
 def test_rules_as_json(tmp_path: Path) -> None:
-    import json
-
     out = run("rules", "--output-format", "json", cwd=tmp_path)
     assert (out.returncode, out.stderr) == (0, "")
     rules = json.loads(out.stdout)
@@ -352,3 +352,91 @@ def test_rules_as_json(tmp_path: Path) -> None:
 def test_rules_command_usage_errors(tmp_path: Path, args: list[str], message: str) -> None:
     out = run(*args, cwd=tmp_path)
     assert (out.returncode, out.stdout, out.stderr.splitlines()) == (2, "", [f"asynclint: {message}"])
+
+
+# --- the configuration's JSON schema ----------------------------------------------------------------
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def test_committed_schema_is_the_generated_one() -> None:
+    from asynclint import config_schema
+
+    assert config_schema.TARGET == REPO / "src" / "asynclint" / "data" / "asynclint.schema.json"
+    assert config_schema.TARGET.read_text(encoding="utf-8") == config_schema.render(), (
+        "stale: run python -m asynclint.config_schema"
+    )
+    check = subprocess.run(
+        [sys.executable, "-m", "asynclint.config_schema", "--check"], capture_output=True, text=True, timeout=60
+    )
+    assert (check.returncode, check.stderr) == (0, "")
+
+
+def _validator() -> object:
+    jsonschema = pytest.importorskip("jsonschema")
+    schema = json.loads((REPO / "src" / "asynclint" / "data" / "asynclint.schema.json").read_text(encoding="utf-8"))
+    jsonschema.Draft7Validator.check_schema(schema)
+    return jsonschema.Draft7Validator(schema)
+
+
+def _doc_tables() -> list[tuple[str, dict[str, object]]]:
+    """The ``[tool.asynclint]`` tables of the TOML examples in README.md and docs/*.md."""
+    from asynclint.config import tomllib  # tomli before Python 3.11
+
+    found = []
+    for doc in [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]:
+        for block in re.findall(r"```toml\n(.*?)```", doc.read_text(encoding="utf-8"), flags=re.DOTALL):
+            data = tomllib.loads(block)
+            if "asynclint" in data.get("tool", {}):
+                found.append((doc.name, data["tool"]["asynclint"]))
+    return found
+
+
+def test_the_documented_examples_and_every_key_validate() -> None:
+    from asynclint.config import KEYS, config_from_mapping
+
+    validator = _validator()
+    tables = _doc_tables()
+    assert "README.md" in {name for name, _ in tables}
+    for name, table in tables:
+        errors = [e.message for e in validator.iter_errors(table)]  # type: ignore[attr-defined]
+        assert errors == [], (name, table)
+    every = {
+        "extend": "../pyproject.toml",
+        "select": ["ASL"],
+        "ignore": "ASL250",
+        "extend-select": ["ASL102", "ASL104"],
+        "per-file-ignores": {"scripts/*.py": ["ASL200"], "conftest.py": "ASL2"},
+        "extend-per-file-ignores": {"tools/*.py": ["ASL210"]},
+        "exclude": [],
+        "extend-exclude": ["generated/"],
+        "extra-blocking-calls": {"legacy_api.fetch_report": "legacy_api.afetch_report"},
+        "fix-style": "run-in-executor",
+        "target-version": "py38",
+        "async-decorators": ["myapp.tasks.register"],
+        "thread-entrypoints": ["jobs.background"],
+        "lock-names": ["myapp.locks.named_lock"],
+        "test-files": ["test_*.py", "tests"],
+        "ignore-in-tests": ["ASL2"],
+    }
+    assert sorted(every) == sorted(KEYS)
+    assert list(validator.iter_errors(every)) == []  # type: ignore[attr-defined]
+    config_from_mapping({k: v for k, v in every.items() if k != "extend"}, REPO)  # asynclint agrees
+
+
+@pytest.mark.parametrize(
+    "table",
+    [
+        {"select": 3},
+        {"select": ["ASL9"]},
+        {"ignore": [200]},
+        {"fix-style": "threads"},
+        {"target-version": "3.8"},
+        {"per-file-ignores": {"scripts/*.py": [True]}},
+        {"extra-blocking-calls": {"legacy.fetch": ["legacy.afetch"]}},
+        {"extend": ["../pyproject.toml"]},
+        {"ignor": ["ASL200"]},
+    ],
+)
+def test_a_wrong_value_fails_validation(table: dict[str, object]) -> None:
+    assert list(_validator().iter_errors(table)) != []  # type: ignore[attr-defined]

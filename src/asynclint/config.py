@@ -25,9 +25,15 @@ class ConfigError(Exception):
 FIX_STYLES = ("to-thread", "run-in-executor")
 
 
-def _key(description: str, **kwargs: Any) -> Any:
-    """A configuration key: ``description`` is what the JSON schema (asynclint.config_schema) says."""
-    return field(metadata={"description": description}, **kwargs)
+#: what ``target-version`` accepts (checked by _version_tuple; the JSON schema's pattern)
+TARGET_VERSION_PATTERN = "^([Pp][Yy])?[0-9]{2,}$"
+
+
+def _key(description: str, *, codes: bool = False, enum: tuple[str, ...] = (), pattern: str = "", **kwargs: Any) -> Any:
+    """A configuration key. The metadata is what the JSON schema (asynclint.config_schema) says of
+    it: ``codes``, its values are rule codes or prefixes; ``enum``/``pattern``, the strings allowed."""
+    metadata = {"description": description, "codes": codes, "enum": enum, "pattern": pattern}
+    return field(metadata=metadata, **kwargs)
 
 
 @dataclass
@@ -36,21 +42,25 @@ class Config:
         "Rule codes or code prefixes to enable; replaces the default set. The longest matching prefix "
         "among select, extend-select and ignore wins; a prefix (ASL, ASL1) selects only the rules that "
         "are on by default.",
+        codes=True,
         default_factory=lambda: ["ASL"],
     )
-    ignore: list[str] = _key("Rule codes or code prefixes to disable.", default_factory=list)
+    ignore: list[str] = _key("Rule codes or code prefixes to disable.", codes=True, default_factory=list)
     extend_select: list[str] = _key(
         "Rule codes or prefixes to enable in addition to select; off-by-default rules are named by their "
         "full code (ASL102, ASL104).",
+        codes=True,
         default_factory=list,
     )
     per_file_ignores: dict[str, list[str]] = _key(
         "Glob pattern -> rule codes or prefixes not reported in the files it matches. A pattern with a "
         "slash is relative to the folder of the file that sets it; one without matches file names.",
+        codes=True,
         default_factory=dict,
     )
     extend_per_file_ignores: dict[str, list[str]] = _key(
         "Like per-file-ignores, in addition to it: with extend, both files' entries apply.",
+        codes=True,
         default_factory=dict,
     )
     exclude: list[str] = _key(
@@ -69,12 +79,14 @@ class Config:
     fix_style: str = _key(
         "How fixes move a blocking call off the event loop: asyncio.to_thread(...) or "
         "loop.run_in_executor(None, functools.partial(...)).",
+        enum=FIX_STYLES,
         default="to-thread",
     )
     #: the lowest Python the linted code runs on, e.g. "py38"; below py39 fixes use run_in_executor
     target_version: str = _key(
         "The lowest Python version the checked code runs on (py38, py312); below py39 fixes use "
         "run_in_executor.",
+        pattern=TARGET_VERSION_PATTERN,
         default="py310",
     )
     #: decorators (qualified names) whose ``async def`` is exempt from ASL100
@@ -101,6 +113,7 @@ class Config:
     #: code prefixes not reported in test code: a blocking call in a test stalls no request
     ignore_in_tests: list[str] = _key(
         "Rule codes or prefixes not reported in test code (a blocking call in a test stalls no request).",
+        codes=True,
         default_factory=lambda: ["ASL2"],
     )
     #: directory the config came from: per-file-ignores and exclude patterns are relative to it
@@ -114,6 +127,11 @@ class Config:
 _KEYS = {f.name.replace("_", "-"): f for f in dataclasses.fields(Config) if f.name != "root"}
 #: every key a configuration file may set: the Config fields, and ``extend`` (read by load_file)
 KEYS = (*_KEYS, "extend")
+EXTEND_DESCRIPTION = (
+    "Path of another configuration file (pyproject.toml or asynclint.toml; relative to this file's folder, "
+    "~ and environment variables expanded) loaded first: the keys here override its values, except that "
+    "extend-select, ignore, extend-exclude and extend-per-file-ignores add to them (as in ruff)."
+)
 #: the keys whose values accumulate along an ``extend`` chain (as in ruff); the others replace
 ACCUMULATED = ("extend-select", "ignore", "extend-exclude", "extend-per-file-ignores")
 
