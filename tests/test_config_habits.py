@@ -440,3 +440,29 @@ def test_the_documented_examples_and_every_key_validate() -> None:
 )
 def test_a_wrong_value_fails_validation(table: dict[str, object]) -> None:
     assert list(_validator().iter_errors(table)) != []  # type: ignore[attr-defined]
+
+
+# --- README papercuts ------------------------------------------------------------------------------------
+
+
+def test_readme_pins_no_tag_that_does_not_exist() -> None:
+    """pre-commit's ``rev:`` and the action's ``@ref`` in README.md: a placeholder for a commit, or a
+    tag this repository has."""
+    if shutil.which("git") is None or not (REPO / ".git").exists():
+        pytest.skip("not a git checkout")
+    tags = subprocess.run(["git", "tag", "--list"], cwd=REPO, capture_output=True, text=True, check=True).stdout.split()
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    value = r"([^#\n]*?)\s*(?:#.*)?$"
+    refs = re.findall(r"^\s*rev: " + value, readme, flags=re.MULTILINE)
+    refs += re.findall(r"uses: asynclint/asynclint@" + value, readme, flags=re.MULTILINE)
+    assert len(refs) == 2, refs
+    assert [ref for ref in refs if ref != "<commit sha>" and ref not in tags] == []
+
+
+def test_readme_flask_example_is_the_real_output() -> None:
+    """The console block after ``$ asynclint examples/flask_app/app.py`` is what that command prints."""
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    shown = re.search(r"```console\n\$ asynclint examples/flask_app/app.py\n(.*?)```", readme, flags=re.DOTALL)
+    assert shown is not None
+    out = run("--no-cache", "examples/flask_app/app.py", cwd=REPO)
+    assert (out.returncode, out.stdout) == (1, shown.group(1))
