@@ -464,7 +464,8 @@ def test_project_configuration(client, tmp_path: Path) -> None:
     shown = server.notification("window/showMessage")
     assert shown == {
         "type": 1,
-        "message": f"asynclint: {tmp_path / 'pyproject.toml'}: unknown key 'ignroe' in [tool.asynclint]; using the default settings",
+        "message": f"asynclint: {tmp_path / 'pyproject.toml'}: unknown key 'ignroe' in [tool.asynclint] "
+        "(did you mean 'ignore'?); using the default settings",
     }
     assert server.close() == 0
 
