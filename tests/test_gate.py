@@ -274,6 +274,54 @@ _STATE = "N = {}\ndef w():\n    N['k'] = 1\n"
             "ASL301",
             False,
         ),
+        # names are looked up as Python does: a local name does not reach a def of the same name
+        # elsewhere in the file (the standard library's test modules name their helpers f, t, args)
+        (
+            f"import threading\n{_WRITER}def start():\n    w = print\n    threading.Thread(target=w).start()\n",
+            "ASL300",
+            False,
+        ),
+        (f"import threading\n{_WRITER}def start(w):\n    threading.Thread(target=w).start()\n", "ASL300", False),
+        (
+            f"import threading\n{_WRITER}def r():\n    args = 1\n    return args\n"
+            "def other():\n    args = w\n\nthreading.Thread(target=r).start()\n",
+            "ASL300",
+            False,
+        ),
+        # ... but reaches it from a scope that does not bind the name, or binds it to the writer
+        (f"import threading\n{_WRITER}def start():\n    threading.Thread(target=w).start()\n", "ASL300", True),
+        (f"import threading\n{_WRITER}def start():\n    job = w\n    threading.Thread(target=job).start()\n", "ASL300", True),
+        (
+            "import threading\ndef start():\n    def w():\n        open('f', 'w').write('x')\n"
+            "    threading.Thread(target=w).start()\n",
+            "ASL300",
+            True,
+        ),
+        # a ``global`` or ``nonlocal`` binding is the outer scope's
+        (
+            f"import threading\n{_WRITER}def setup():\n    global job\n    job = w\n"
+            "def start():\n    threading.Thread(target=job).start()\n",
+            "ASL300",
+            True,
+        ),
+        (
+            f"import threading\n{_WRITER}def start():\n    job = print\n    def set():\n        nonlocal job\n        job = w\n"
+            "    threading.Thread(target=job).start()\n",
+            "ASL300",
+            True,
+        ),
+        # a name bound only in a comprehension or by a walrus does not hide the outer one
+        (
+            f"import threading\n{_WRITER}def start():\n    [w for w in range(3)]\n    threading.Thread(target=w).start()\n",
+            "ASL300",
+            True,
+        ),
+        # a class body's names are not seen from its methods
+        (
+            f"import threading\n{_WRITER}class C:\n    w = print\n    def start(self):\n        threading.Thread(target=w).start()\n",
+            "ASL300",
+            True,
+        ),
     ],
 )
 def test_thread_gates_follow_calls_from_entry_points(code: str, rule: str, admitted: bool) -> None:

@@ -198,6 +198,11 @@ class Facts:
     #: alias -> the imported name's last part (``from time import sleep as nap``: nap -> sleep)
     aliases: dict[str, str] = field(default_factory=dict)
     async_names: set[str] = field(default_factory=set)
+    #: names of ``async def``s directly in a class body, and of the other ``async def``s
+    async_methods: set[str] = field(default_factory=set)
+    async_functions: set[str] = field(default_factory=set)
+    #: the first positional parameter of each function directly in a class body (``self``, ``cls``)
+    method_receivers: set[str] = field(default_factory=set)
     #: ``async def``s whose own body never suspends: (name, decorated, private or nested)
     never_suspend: list[tuple[str, frozenset[str], bool]] = field(default_factory=list)
     #: last names of awaited calls
@@ -211,6 +216,11 @@ class Facts:
     #: the same, for calls of a name or of a name's attribute (``save()``, ``self.save()``,
     #: ``Client.save()``): the forms a coroutine function of the module is proven through
     discarded_own: set[str] = field(default_factory=set)
+    #: of those, the calls of a name (``save()``) outside class bodies, the calls of a name in a
+    #: class body, and (receiver, attribute) of the calls of a name's attribute (``self.save()``)
+    discarded_names: set[str] = field(default_factory=set)
+    discarded_in_class: set[str] = field(default_factory=set)
+    discarded_attrs: set[tuple[str, str]] = field(default_factory=set)
     #: last names of every call, of class bases, and ``@name`` of sync functions' decorators
     entry_names: set[str] = field(default_factory=set)
     #: last names of calls in sync function bodies
@@ -259,15 +269,19 @@ def _may_write(call: ast.Call, name: str) -> bool:
     return False
 
 
-def _discard(facts: Facts, call: ast.Call) -> None:
+def _discard(facts: Facts, call: ast.Call, in_class: bool) -> None:
     """Record a call whose result is thrown away (or used as an ``async with`` item)."""
     name = _last(call)
     if name is None:
         return
     facts.discarded.add(name)
     func = call.func
-    if isinstance(func, ast.Name) or (isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name)):
+    if isinstance(func, ast.Name):
         facts.discarded_own.add(name)
+        (facts.discarded_in_class if in_class else facts.discarded_names).add(name)
+    elif isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name):
+        facts.discarded_own.add(name)
+        facts.discarded_attrs.add((func.value.id, name))
 
 
 def _target_root(target: ast.expr) -> str | None:
@@ -300,10 +314,15 @@ def facts_of(tree: ast.Module) -> Facts:
                 facts.module_names.add(node.name)
             outer: list[ast.AST] = [*node.decorator_list, node.args, *([node.returns] if node.returns else [])]
             stack.extend((child, where, flag, lazy, in_func) for child in outer)
+            if where == _CLASS:
+                positional = [*node.args.posonlyargs, *node.args.args]
+                if positional:
+                    facts.method_receivers.add(positional[0].arg)
             own: list[bool] | None = None
             if is_async:
                 assert isinstance(node, ast.AsyncFunctionDef)
                 facts.async_names.add(node.name)
+                (facts.async_methods if where == _CLASS else facts.async_functions).add(node.name)
                 own = [False]
                 suspends.append((node, in_func, own))
             else:
@@ -384,11 +403,11 @@ def facts_of(tree: ast.Module) -> Facts:
                 elif where == _MODULE:
                     facts.module_calls.add(name)
         elif isinstance(node, ast.Expr) and isinstance(node.value, ast.Call):
-            _discard(facts, node.value)
+            _discard(facts, node.value, where == _CLASS)
         elif isinstance(node, ast.AsyncWith):
             for item in node.items:
                 if isinstance(item.context_expr, ast.Call):
-                    _discard(facts, item.context_expr)
+                    _discard(facts, item.context_expr, where == _CLASS)
         elif isinstance(node, ast.With) and where == _ASYNC:
             facts.coroutine_with = True
         elif isinstance(node, (ast.Assign, ast.AugAssign)) and where == _SYNC:
@@ -429,18 +448,42 @@ def facts_of(tree: ast.Module) -> Facts:
 
 
 class _Owner:
-    """A function or class of the module, for :func:`_threaded_effects`."""
+    """A function or class of the module (or the module itself), for :func:`_threaded_effects`."""
 
-    __slots__ = ("refs", "write", "state", "sync", "globals")
+    __slots__ = ("parent", "is_class", "names", "attrs", "children", "defs", "bindings", "local", "write", "state", "sync", "globals", "nonlocals")
 
-    def __init__(self, sync: bool) -> None:
-        #: every name read in its own body (``f``, the ``m`` of ``x.m``), nested bodies excluded
-        self.refs: set[str] = set()
+    def __init__(self, sync: bool, parent: _Owner | None = None, is_class: bool = False) -> None:
+        self.parent = parent
+        self.is_class = is_class
+        #: every name read or bound in its own body (``f``), nested bodies excluded
+        self.names: set[str] = set()
+        #: every attribute name in its own body (the ``m`` of ``x.m``): a method of any class
+        self.attrs: set[str] = set()
+        #: the functions and classes defined directly in its body (a class reaches its methods, a
+        #: function the functions it defines)
+        self.children: list[_Owner] = []
+        #: name -> those of them with that name
+        self.defs: dict[str, list[_Owner]] = {}
+        #: name -> (names, attribute names) in the values it binds the name to (an assignment, a
+        #: ``for``, a ``with ... as``)
+        self.bindings: dict[str, tuple[set[str], set[str]]] = {}
+        #: names certainly local to it (parameters, plain assignments, imports, its own defs): a
+        #: read of one here never sees an outer binding
+        self.local: set[str] = set()
         self.write = False
         self.state = False
         self.sync = sync
-        #: names its ``global`` statements declare
+        #: names its ``global`` / ``nonlocal`` statements declare
         self.globals: set[str] = set()
+        self.nonlocals: set[str] = set()
+
+    def bind(self, name: str, names: set[str], attrs: set[str]) -> None:
+        found = self.bindings.get(name)
+        if found is None:
+            self.bindings[name] = (set(names), set(attrs))
+        else:
+            found[0].update(names)
+            found[1].update(attrs)
 
 
 #: the calls the rules take for entry-point registrations (``asynclint.semantics.entrypoints``), by
@@ -466,84 +509,160 @@ _METHOD_TARGET_ARGS: dict[str, tuple[int, tuple[str, ...]]] = {
 }
 
 
-def _names_in(node: ast.AST) -> set[str]:
-    out: set[str] = set()
+def _names_in(node: ast.AST) -> tuple[set[str], set[str]]:
+    """(the names, the attribute names) in ``node``."""
+    names: set[str] = set()
+    attrs: set[str] = set()
     for sub in ast.walk(node):
         if isinstance(sub, ast.Name):
-            out.add(sub.id)
+            names.add(sub.id)
         elif isinstance(sub, ast.Attribute):
-            out.add(sub.attr)
-    return out
+            attrs.add(sub.attr)
+    return names, attrs
 
 
-def _target_names(call: ast.Call, spec: tuple[int, tuple[str, ...]]) -> set[str]:
+def _target_names(call: ast.Call, spec: tuple[int, tuple[str, ...]]) -> tuple[set[str], set[str]]:
     """The names in the argument a registration call runs on a thread (as the rules'
     ``_arg`` finds it); every argument's names when a ``*`` or ``**`` argument hides the order."""
     if any(isinstance(a, ast.Starred) for a in call.args) or any(k.arg is None for k in call.keywords):
-        out: set[str] = set()
+        names: set[str] = set()
+        attrs: set[str] = set()
         for arg in (*call.args, *call.keywords):
-            out |= _names_in(arg)
-        return out
+            more = _names_in(arg)
+            names |= more[0]
+            attrs |= more[1]
+        return names, attrs
     index, keywords = spec
     for keyword in call.keywords:
         if keyword.arg in keywords:
             return _names_in(keyword.value)
-    return _names_in(call.args[index]) if len(call.args) > index else set()
+    return _names_in(call.args[index]) if len(call.args) > index else (set(), set())
 
 
 def _opens(node: ast.AST) -> bool:
     return any(isinstance(sub, ast.Call) and _last(sub) == "open" for sub in ast.walk(node))
 
 
+def _target_name_nodes(target: ast.AST) -> list[ast.Name]:
+    return [sub for sub in ast.walk(target) if isinstance(sub, ast.Name)]
+
+
+def _params(args: ast.arguments) -> list[str]:
+    out = [a.arg for a in (*args.posonlyargs, *args.args, *args.kwonlyargs)]
+    out += [a.arg for a in (args.vararg, args.kwarg) if a is not None]
+    return out
+
+
+def _scope_of(name: str, owner: _Owner) -> _Owner:
+    """Where a read of ``name`` in ``owner`` looks for its bindings, as Python resolves it: the
+    first scope out from ``owner`` where the name is certainly local (a class body only for its
+    own statements, not for the functions in it), else the module. Names a scope may or may not
+    bind (a comprehension's target, a walrus, ``except ... as``) do not stop the search: the
+    scopes passed on the way are read too (:func:`_candidates`), so the answer only grows."""
+    scope: _Owner | None = owner
+    first = True
+    while scope is not None and scope.parent is not None:
+        if scope.is_class and not first:
+            scope = scope.parent
+            continue
+        if name in scope.globals:
+            break
+        if name in scope.local and name not in scope.nonlocals:
+            return scope
+        first = False
+        scope = scope.parent
+    while owner.parent is not None:
+        owner = owner.parent
+    return owner
+
+
+def _candidates(name: str, owner: _Owner) -> list[_Owner]:
+    """The scopes whose bindings of ``name`` a read in ``owner`` may see: each scope from
+    ``owner`` out to the one :func:`_scope_of` stops at."""
+    stop = _scope_of(name, owner)
+    out: list[_Owner] = []
+    scope: _Owner | None = owner
+    while scope is not None:
+        out.append(scope)
+        if scope is stop:
+            break
+        scope = scope.parent
+    return out
+
+
 def _threaded_effects(tree: ast.Module, facts: Facts) -> tuple[bool, bool, bool]:
     """(a function a threaded entry point may reach writes a file, ... writes module state, ...
-    names a file object a module-level name may hold),
-    by names alone: the entry points are the functions named anywhere in the arguments of an
-    entry-point call, the sync functions with a registration decorator and the classes with a
-    threaded handler base; a function reaches every function, method and class whose name its body
-    reads, and a name bound by an assignment or a ``for`` reaches the names of its value. Every
-    call path the rules' own analysis follows is a path here, so a file where a flag is not set
-    has nothing for ASL300, ASL302 or ASL301 (in turn) to report."""
+    names a file object a module-level name may hold).
+
+    The entry points are the functions named in the arguments of an entry-point call, the sync
+    functions with a registration decorator and the classes with a threaded handler base. A name is
+    looked up as Python does, from the function that reads it outwards to the first scope that
+    certainly binds it (:func:`_scope_of`), and it reaches the functions and classes of that name
+    defined in those scopes and, through a name bound by an assignment, a ``for`` or a ``with``
+    there, the names of its value; an attribute (``x.m``) reaches every function and class named
+    ``m``; a class reaches its methods and a function the functions it defines. Every call path the
+    rules' own analysis follows (scope-resolved names, ``self.m()`` and ``Cls().m()`` to methods,
+    ``functools.partial``, a ``for`` over a tuple of functions) is a path here, so a file where a
+    flag is not set has nothing for ASL300, ASL302 or ASL301 (in turn) to report."""
     entries = _tables()[4]
-    owners: dict[str, list[_Owner]] = {}
-    bindings: dict[str, set[str]] = {}
-    seeds: set[str] = set()
+    by_name: dict[str, list[_Owner]] = {}
+    #: registrations: (names, attribute names) of a target, and the scope the call is in
+    registered: list[tuple[set[str], set[str], _Owner]] = []
+    seeds: list[_Owner] = []
     #: (name, where) bound to a value that opens a file; module-level ones (or, below, bound to a
     #: value naming one: ``csv.writer(LOG)``) are the file objects ASL301 looks for
     opening: list[tuple[str, _Owner]] = []
+    all_bindings: dict[str, set[str]] = {}
     module = _Owner(sync=False)
+    owners: list[_Owner] = [module]
     stack: list[tuple[ast.AST, _Owner]] = [(tree, module)]
+
+    def bind(owner: _Owner, name: str, value: tuple[set[str], set[str]], certain: bool) -> None:
+        owner.bind(name, *value)
+        all_bindings.setdefault(name, set()).update(value[0], value[1])
+        if certain:
+            owner.local.add(name)
+
     while stack:
         node, owner = stack.pop()
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             is_class = isinstance(node, ast.ClassDef)
-            inner = _Owner(sync=isinstance(node, ast.FunctionDef))
-            owners.setdefault(node.name, []).append(inner)
-            owner.refs.add(node.name)  # a class reaches its methods; a nested def is its parent's
+            inner = _Owner(sync=isinstance(node, ast.FunctionDef), parent=owner, is_class=is_class)
+            owners.append(inner)
+            by_name.setdefault(node.name, []).append(inner)
+            owner.children.append(inner)
+            owner.defs.setdefault(node.name, []).append(inner)
+            owner.names.add(node.name)
+            owner.local.add(node.name)
             if is_class:
                 assert isinstance(node, ast.ClassDef)
                 outer: list[ast.AST] = [*node.decorator_list, *node.bases, *node.keywords]
                 for base in node.bases:
                     name = _last(base)
                     if name is not None:
-                        inner.refs.add(name)
+                        inner.attrs.add(name)  # its base class's methods, wherever the base is
                         if name in entries or facts.aliases.get(name) in entries:
-                            seeds.add(node.name)
+                            seeds.append(inner)
             else:
                 assert isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
-                outer = [*node.decorator_list, node.args, *([node.returns] if node.returns else [])]
+                outer = [*node.decorator_list, *node.args.defaults, *(d for d in node.args.kw_defaults if d is not None)]
+                outer += [a.annotation for a in (*node.args.posonlyargs, *node.args.args, *node.args.kwonlyargs, node.args.vararg, node.args.kwarg) if a is not None and a.annotation is not None]
+                if node.returns:
+                    outer.append(node.returns)
+                inner.local.update(_params(node.args))
+                inner.names.update(_params(node.args))
                 decorators = {_last(d) for d in node.decorator_list}
                 decorators |= {facts.aliases.get(d or "") for d in decorators}
                 if inner.sync and any(f"@{d}" in entries for d in decorators if d):
-                    seeds.add(node.name)
+                    seeds.append(inner)
             stack.extend((child, owner) for child in outer)
             stack.extend((child, inner) for child in node.body)
             continue
         if isinstance(node, ast.Name):
-            owner.refs.add(node.id)
+            owner.names.add(node.id)
             continue
         if isinstance(node, ast.Attribute):
-            owner.refs.add(node.attr)
+            owner.attrs.add(node.attr)
         elif isinstance(node, ast.Call):
             name = _last(node)
             for called in (name, facts.aliases.get(name or "")):
@@ -551,17 +670,18 @@ def _threaded_effects(tree: ast.Module, facts: Facts) -> tuple[bool, bool, bool]
                 if spec is None and isinstance(node.func, ast.Attribute):
                     spec = _METHOD_TARGET_ARGS.get(called or "")
                 if spec is not None:
-                    seeds |= _target_names(node, spec)
+                    registered.append((*_target_names(node, spec), owner))
             if owner.sync and name in _FILE_WRITES and _may_write(node, name):
                 owner.write = True
         elif isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign, ast.NamedExpr)):
             targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-            value = _names_in(node.value) if node.value is not None else set()
+            value = _names_in(node.value) if node.value is not None else (set(), set())
             opens = node.value is not None and _opens(node.value)
             for target in targets:
                 for sub in ast.walk(target):
                     if isinstance(sub, ast.Name):
-                        bindings.setdefault(sub.id, set()).update(value)
+                        # a walrus may bind in an enclosing function (in a comprehension)
+                        bind(owner, sub.id, value, certain=not isinstance(node, ast.NamedExpr))
                         if opens:
                             opening.append((sub.id, owner))
                     elif owner.sync and isinstance(sub, (ast.Subscript, ast.Attribute)) and not isinstance(node, ast.NamedExpr):
@@ -572,38 +692,87 @@ def _threaded_effects(tree: ast.Module, facts: Facts) -> tuple[bool, bool, bool]
                             owner.state = True
         elif isinstance(node, (ast.For, ast.AsyncFor, ast.comprehension)):
             value = _names_in(node.iter)
-            for sub in ast.walk(node.target):
-                if isinstance(sub, ast.Name):
-                    bindings.setdefault(sub.id, set()).update(value)
+            for sub in _target_name_nodes(node.target):
+                # a comprehension's target is its own scope's: it does not hide an outer binding
+                bind(owner, sub.id, value, certain=not isinstance(node, ast.comprehension))
         elif isinstance(node, ast.withitem) and node.optional_vars is not None:
             value = _names_in(node.context_expr)
             opens = _opens(node.context_expr)
-            for sub in ast.walk(node.optional_vars):
-                if isinstance(sub, ast.Name):
-                    bindings.setdefault(sub.id, set()).update(value)
-                    if opens:
-                        opening.append((sub.id, owner))
+            for sub in _target_name_nodes(node.optional_vars):
+                bind(owner, sub.id, value, certain=True)
+                if opens:
+                    opening.append((sub.id, owner))
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            for alias in node.names:
+                if alias.name != "*":
+                    owner.local.add(alias.asname or alias.name.split(".", 1)[0])
         elif isinstance(node, ast.Global):
             owner.globals.update(node.names)
             owner.state = owner.state or owner.sync
+        elif isinstance(node, ast.Nonlocal):
+            owner.nonlocals.update(node.names)
         stack.extend((child, owner) for child in ast.iter_child_nodes(node))
+    # a ``global`` or ``nonlocal`` name's bindings and definitions are the outer scope's
+    for owner in owners:
+        for declared, to_module in ((owner.globals, True), (owner.nonlocals, False)):
+            for name in declared:
+                outer_scope: _Owner | None = owner.parent
+                while outer_scope is not None and not to_module and outer_scope.is_class:
+                    outer_scope = outer_scope.parent
+                if to_module:
+                    outer_scope = module
+                if outer_scope is None:
+                    continue
+                bound = owner.bindings.get(name)
+                if bound is not None:
+                    outer_scope.bind(name, *bound)
+                for inner in owner.defs.get(name, ()):
+                    outer_scope.defs.setdefault(name, []).append(inner)
     write = state = False
     seen: set[str] = set()
-    queue = list(seeds)
-    while queue:
-        name = queue.pop()
-        if name in seen:
+    reached: set[int] = set()
+    looked: set[tuple[int, str]] = set()
+    todo: list[_Owner] = list(seeds)
+    attrs_todo: list[str] = []
+    names_todo: list[tuple[str, _Owner]] = []
+    for names, attrs, where in registered:
+        names_todo.extend((name, where) for name in names)
+        attrs_todo.extend(attrs)
+    done_attrs: set[str] = set()
+    while todo or names_todo or attrs_todo:
+        if todo:
+            func = todo.pop()
+            if id(func) in reached:
+                continue
+            reached.add(id(func))
+            write = write or func.write
+            state = state or func.state
+            todo.extend(func.children)
+            names_todo.extend((name, func) for name in func.names)
+            attrs_todo.extend(func.attrs)
             continue
+        if attrs_todo:
+            attr = attrs_todo.pop()
+            seen.add(attr)
+            if attr not in done_attrs:
+                done_attrs.add(attr)
+                todo.extend(by_name.get(attr, ()))
+            continue
+        name, where = names_todo.pop()
         seen.add(name)
-        for found in owners.get(name, ()):
-            write = write or found.write
-            state = state or found.state
-            queue.extend(found.refs - seen)
-        queue.extend(bindings.get(name, set()) - seen)
+        for scope in _candidates(name, where):
+            if (id(scope), name) in looked:
+                continue
+            looked.add((id(scope), name))
+            todo.extend(scope.defs.get(name, ()))
+            bound = scope.bindings.get(name)
+            if bound is not None:
+                names_todo.extend((more, scope) for more in bound[0])
+                attrs_todo.extend(bound[1])
     opened = {name for name, where in opening if where is module or name in where.globals}
     grown = True
     while grown:
-        more = {name for name, refs in bindings.items() if name not in opened and refs & opened}
+        more = {name for name, refs in all_bindings.items() if name not in opened and refs & opened}
         opened |= more
         grown = bool(more)
     return write, state, bool(opened & seen)
@@ -647,7 +816,14 @@ def _never_awaits(facts: Facts) -> bool:
 
 
 def _unawaited_possible(facts: Facts) -> bool:
-    if facts.discarded_own & facts.async_names:
+    # ASL101 proves a coroutine function of the module three ways (rules/unawaited_coroutine.py):
+    # ``f()`` where every binding of ``f`` the call sees is an ``async def`` (a method is seen only
+    # from its class body); ``self.m()`` where ``self`` is the first parameter of a method and
+    # ``m`` an ``async def`` of its class; ``Cls.m()`` where ``Cls`` is a class of the module
+    if facts.discarded_names & facts.async_functions or facts.discarded_in_class & facts.async_names:
+        return True
+    receivers = facts.method_receivers | facts.class_names
+    if any(attr in facts.async_methods and receiver in receivers for receiver, attr in facts.discarded_attrs):
         return True
     coroutines = _tables()[3]
     for root in facts.roots & coroutines.keys():
