@@ -451,12 +451,13 @@ def test_readme_pins_no_tag_that_does_not_exist() -> None:
     if shutil.which("git") is None or not (REPO / ".git").exists():
         pytest.skip("not a git checkout")
     tags = subprocess.run(["git", "tag", "--list"], cwd=REPO, capture_output=True, text=True, check=True).stdout.split()
-    readme = (REPO / "README.md").read_text(encoding="utf-8")
     value = r"([^#\n]*?)\s*(?:#.*)?$"
-    refs = re.findall(r"^\s*rev: " + value, readme, flags=re.MULTILINE)
-    refs += re.findall(r"uses: asynclint/asynclint@" + value, readme, flags=re.MULTILINE)
-    assert len(refs) == 2, refs
-    assert [ref for ref in refs if ref != "<commit sha>" and ref not in tags] == []
+    for doc in ("README.md", "docs/integrations.md"):
+        text = (REPO / doc).read_text(encoding="utf-8")
+        refs = re.findall(r"^\s*rev: " + value, text, flags=re.MULTILINE)
+        refs += re.findall(r"uses: asynclint/asynclint@" + value, text, flags=re.MULTILINE)
+        assert len(refs) == 2, (doc, refs)
+        assert [ref for ref in refs if ref != "<commit sha>" and ref not in tags] == [], doc
 
 
 def test_readme_flask_example_is_the_real_output() -> None:

@@ -68,7 +68,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Find and fix async/sync misuse: blocking calls in coroutines, unawaited "
         "coroutines, dangling tasks, races in threaded handlers.",
         epilog="Subcommands: 'asynclint rules' lists the rules; 'asynclint rule ASL200' shows one rule's docs; "
-        "'asynclint concurrency [PATH]' lists the threaded and async entry points, their pools and locks.",
+        "'asynclint concurrency [PATH]' lists the threaded and async entry points, their pools and locks; "
+        "'asynclint server' is the language server for editors (LSP over stdio; pip install 'asynclint[lsp]').",
         allow_abbrev=False,
     )
     p.add_argument("paths", nargs="*", metavar="PATH", help="files or folders to check (default: .)")
