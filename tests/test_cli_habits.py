@@ -583,6 +583,10 @@ class _Lines:
                 return got
 
 
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _watcher(tmp_path: Path, *args: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [sys.executable, "-m", "asynclint", "--watch", "--no-cache", *args],
@@ -591,6 +595,10 @@ def _watcher(tmp_path: Path, *args: str) -> subprocess.Popen[str]:
         stderr=subprocess.PIPE,
         text=True,
         env=_env(None),
+        # a suite started in the background (``cmd &`` in a script, as CI may do) inherits SIGINT
+        # ignored, and a Python started with SIGINT ignored never raises KeyboardInterrupt: the
+        # watcher gets a terminal's default, as in tests/test_parallel.py
+        preexec_fn=_default_sigint,
     )
 
 

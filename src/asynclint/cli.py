@@ -542,19 +542,7 @@ def _watch(argv: Sequence[str], args: argparse.Namespace, out: TextIO, err: Text
         source = _config_source(args)
         return [*found, source] if source is not None else found
 
-    try:
-        return watch.watch(check, watched, out, err, quiet=args.quiet > 0, writes=args.fix and not args.diff)
-    except KeyboardInterrupt:
-        # Ctrl-C ends the watch at once: the checks' worker pools are shut down (a --fix worker
-        # finishes the file it writes before its check returns), so nothing is left to wait for,
-        # and a long-running watch must not hang in the interpreter's exit handlers. A CI run once
-        # saw a watch that did not exit within 30 s of SIGINT; it did not happen again in 20 runs.
-        for stream in (out, err):
-            try:
-                stream.flush()
-            except (OSError, ValueError):
-                pass
-        os._exit(130)
+    return watch.watch(check, watched, out, err, quiet=args.quiet > 0, writes=args.fix and not args.diff)
 
 
 def _tolerant_streams() -> None:
