@@ -197,6 +197,16 @@ def app(tmp_path: Path) -> Path:
 # ------------------------------------------------------------------------------ choosing
 
 
+def test_output_file_from_a_terminal_is_the_plain_text(app: Path) -> None:
+    """``-o`` writes a file: the same plain text whether the command runs on a terminal or not."""
+    code, shown = run_in_pty("-o", "from-terminal.txt", "app.py", cwd=app)
+    assert (code, shown) == (1, "")
+    run("-o", "from-pipe.txt", "app.py", cwd=app)
+    written = (app / "from-terminal.txt").read_text(encoding="utf-8")
+    assert written == (app / "from-pipe.txt").read_text(encoding="utf-8")
+    assert "= help:" not in written and "\x1b" not in written and "\nFound 4 errors (" in written
+
+
 def test_pipe_output_is_the_plain_text_byte_for_byte(app: Path) -> None:
     out = run("app.py", cwd=app)
     assert (out.returncode, out.stdout, out.stderr) == (1, PLAIN, "")
@@ -542,6 +552,31 @@ def test_progress_steps_aside_before_an_outcome_that_prints(monkeypatch: pytest.
         seen.append(stream.getvalue())
     assert "1 file checked" in seen[0] and "checked" in seen[1]
     assert seen[2].endswith("\x1b[2K")  # erased: the error line starts on a clean line
+    assert stream.getvalue().endswith("\x1b[2K")
+
+
+def test_progress_turns_while_the_run_waits_for_a_worker(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With worker processes the answers come in file order, often all at the end: the parent's
+    wait for a worker ticks the spinner (parallel.on_wait), so it shows before any file is done."""
+    import concurrent.futures
+
+    from asynclint import parallel
+
+    monkeypatch.delenv("TERM", raising=False)
+    stream = FakeTerminal()
+    items = outcomes(2)
+
+    def from_a_worker() -> Iterator[FileOutcome]:
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:
+            future = pool.submit(lambda: (time.sleep(0.6), items[0])[1])
+            yield parallel._result(future)
+        yield items[1]
+
+    seen = []
+    for _ in progress(from_a_worker(), stream, delay=0.2):
+        seen.append(stream.getvalue())
+    assert "0 files checked" in seen[0]  # drawn while waiting, before the first answer
+    assert parallel.on_wait is None  # the hook is removed at the end
     assert stream.getvalue().endswith("\x1b[2K")
 
 

@@ -317,7 +317,9 @@ def run(argv: Sequence[str], out: TextIO, err: TextIO, watching: bool = False) -
         args.color = "never"  # a file is no terminal
     # colour and the full view: only on a terminal or when forced; no excerpts of standard input
     # the fixes as diffs only with --show-fixes: computing them costs a module transform per fix
-    display = terminal.choose(out, args.color, files=not piped, diffs=args.show_fixes)
+    # a report written to --output-file is a file, not this terminal: plain text unless forced
+    shown_on = None if args.output_file is not None else out
+    display = terminal.choose(shown_on, args.color, files=not piped, diffs=args.show_fixes)
     if args.diff and args.fix:
         # --diff wins: show what would change, write nothing (ruff does the same)
         args.fix = False

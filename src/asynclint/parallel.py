@@ -10,7 +10,7 @@ import signal
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterable, Iterator, Literal, Sequence
+from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Literal, Sequence
 
 from asynclint import deps, registry
 from asynclint.config import Config
@@ -339,7 +339,7 @@ def _run_pool(
             future = futures.get(i)
             if future is not None and not broken:
                 try:
-                    outcome = future.result()
+                    outcome = _result(future)
                 except BrokenProcessPool:
                     broken = True  # every later future fails the same way: do the rest here
                 except Exception:  # the outcome could not be sent back: do this file here
@@ -353,6 +353,22 @@ def _run_pool(
             executor.shutdown(wait=True)
         else:
             _abandon(executor, options)
+
+
+#: called about ten times a second while the parent waits for a worker's answer (the terminal's
+#: spinner, which has no thread of its own: asynclint.terminal.progress sets it)
+on_wait: Callable[[], None] | None = None
+
+
+def _result(future: concurrent.futures.Future[FileOutcome]) -> FileOutcome:
+    hook = on_wait
+    if hook is None:
+        return future.result()
+    while True:
+        try:
+            return future.result(timeout=0.1)
+        except concurrent.futures.TimeoutError:
+            hook()
 
 
 @contextlib.contextmanager

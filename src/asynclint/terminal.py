@@ -525,9 +525,21 @@ def progress(items: Iterable[T], stream: TextIO, delay: float = 1.0) -> Iterator
     if not _isatty(stream) or os.environ.get("TERM", "") == "dumb":
         yield from items
         return
+    from asynclint import parallel  # imported by the CLI already
+
     spinner = _Spinner(stream)
     start = time.monotonic()
     count = 0
+
+    def tick() -> None:
+        # while the run waits for a worker process (results come in file order, so a pool's
+        # answers may all arrive at the end): keep the spinner turning. The caller has printed
+        # what it had for the previous item by then (it asked for the next one)
+        now = time.monotonic()
+        if now - start >= delay:
+            spinner.show(count, now)
+
+    previous, parallel.on_wait = parallel.on_wait, tick
     try:
         for item in items:
             count += 1
@@ -538,4 +550,5 @@ def progress(items: Iterable[T], stream: TextIO, delay: float = 1.0) -> Iterator
                 spinner.show(count, now)
             yield item
     finally:
+        parallel.on_wait = previous
         spinner.hide()
