@@ -227,6 +227,7 @@ def test_paths_in_an_extended_file_stay_relative_to_its_folder(tmp_path: Path) -
         ('extends = "../pyproject.toml"', "unknown key 'extends' in [tool.asynclint] (did you mean 'extend'?)"),
         ("colour = 1", "unknown key 'colour' in [tool.asynclint]"),
         ('select = ["blocking-sleep"]', "select: unknown rule code or prefix 'blocking-sleep' (did you mean 'ASL200'?)"),
+        ('select = ["blocking-slep"]', "select: unknown rule code or prefix 'blocking-slep' (did you mean 'ASL200', blocking-sleep?)"),
         ('ignore = ["ASL2000"]', "ignore: unknown rule code or prefix 'ASL2000' (did you mean 'ASL200'?)"),
         ('extend-select = ["ASL1O4"]', "extend-select: unknown rule code or prefix 'ASL1O4' (did you mean 'ASL104'?)"),
         # two codes are one typo away: no guess
@@ -246,12 +247,21 @@ def test_unknown_keys_and_codes_suggest_the_close_one(tmp_path: Path, table: str
     [
         (["--select", "ASL2000"], "select: unknown rule code or prefix 'ASL2000' (did you mean 'ASL200'?)"),
         (["--ignore", "ASL9"], "ignore: unknown rule code or prefix 'ASL9'"),
+        # named as typed, not upper-cased; a slug one typo away
+        (["--select", "blocking-slep"], "select: unknown rule code or prefix 'blocking-slep' (did you mean 'ASL200', blocking-sleep?)"),
     ],
 )
 def test_unknown_codes_on_the_command_line(tmp_path: Path, args: list[str], message: str) -> None:
     write(tmp_path / "app.py", BLOCKING)
     out = run(*args, "app.py", cwd=tmp_path)
     assert (out.returncode, out.stderr.splitlines()) == (2, [f"asynclint: {message}"])
+
+
+def test_lower_case_codes_on_the_command_line_still_select_and_ignore(tmp_path: Path) -> None:
+    write(tmp_path / "app.py", BLOCKING)
+    assert run("--select", "asl2", "app.py", cwd=tmp_path).stdout == run("--select", "ASL2", "app.py", cwd=tmp_path).stdout
+    out = run("--ignore", "asl200", "app.py", cwd=tmp_path)
+    assert (out.returncode, out.stdout) == (0, "All checks passed!\n")
 
 
 # --- .git/info/exclude and the global excludes file -------------------------------------------------

@@ -28,7 +28,9 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _codes(value: str) -> list[str]:
-    return [c.strip().upper() for c in value.split(",") if c.strip()]
+    # as typed: the configuration's check upper-cases codes itself, and an error names what the
+    # user wrote ('blocking-slep', not 'BLOCKING-SLEP')
+    return [c.strip() for c in value.split(",") if c.strip()]
 
 
 def _jobs(value: str) -> int:
@@ -271,6 +273,10 @@ def _make_config(args: argparse.Namespace) -> Config:
     if args.target_version is not None:
         config.target_version = args.target_version
     registry.check_config(config)
+    # the command line's codes as the configuration file's are kept: upper case (checked as typed)
+    config.select = [c.upper() for c in config.select]
+    config.extend_select = [c.upper() for c in config.extend_select]
+    config.ignore = [c.upper() for c in config.ignore]
     return config
 
 

@@ -86,6 +86,10 @@ def _suggestion(code: str) -> str:
     key = code.strip().lower().replace("_", "-")
     if key in by_slug:
         return f" (did you mean {by_slug[key]!r}?)"
+    # a slug one typo away (``blocking-slep``): its code, named with the slug it was taken for
+    slugs = [slug for slug in by_slug if _one_edit(key, slug)]
+    if len(slugs) == 1:
+        return f" (did you mean {by_slug[slugs[0]]!r}, {slugs[0]}?)"
     # one typo from exactly one code (``ASL2000``, ``ASL20O``); a short prefix (``ASL9``) is no typo
     typed = code.strip().upper()
     close = [known for known in all_codes() if _one_edit(typed, known)]
