@@ -316,6 +316,34 @@ _STATE = "N = {}\ndef w():\n    N['k'] = 1\n"
             "ASL300",
             True,
         ),
+        # ``self.m`` reaches the methods of its own class and its bases, not every method named m
+        (
+            "import threading\nclass Log:\n    def save(self):\n        open('f', 'a').write('x')\n"
+            "class Job:\n    def run(self):\n        self.save()\n    def save(self):\n        pass\n"
+            "threading.Thread(target=Job().run).start()\n",
+            "ASL300",
+            False,
+        ),
+        (
+            "import threading\nclass Base:\n    def save(self):\n        open('f', 'a').write('x')\n"
+            "class Job(Base):\n    def run(self):\n        self.save()\n"
+            "threading.Thread(target=Job().run).start()\n",
+            "ASL300",
+            True,
+        ),
+        # ``self.x = ...`` is shared state only in a class the module instantiates (``STORE = Store()``)
+        (
+            "import threading\nclass Store:\n    def add(self):\n        self.hits = 1\n"
+            "def r():\n    Store().add()\nthreading.Thread(target=r).start()\nOTHER = dict()\n",
+            "ASL302",
+            False,
+        ),
+        (
+            "import threading\nclass Store:\n    def add(self):\n        self.hits += 1\nSTORE = Store()\n"
+            "def r():\n    STORE.add()\nthreading.Thread(target=r).start()\n",
+            "ASL302",
+            True,
+        ),
         # a class body's names are not seen from its methods
         (
             f"import threading\n{_WRITER}class C:\n    w = print\n    def start(self):\n        threading.Thread(target=w).start()\n",

@@ -450,15 +450,26 @@ def facts_of(tree: ast.Module) -> Facts:
 class _Owner:
     """A function or class of the module (or the module itself), for :func:`_threaded_effects`."""
 
-    __slots__ = ("parent", "is_class", "names", "attrs", "children", "defs", "bindings", "local", "write", "state", "sync", "globals", "nonlocals")
+    __slots__ = (
+        "name", "parent", "is_class", "names", "attrs", "own_attrs", "receiver", "bases", "children", "defs", "bindings", "local",
+        "write", "state", "sync", "globals", "nonlocals",
+    )
 
-    def __init__(self, sync: bool, parent: _Owner | None = None, is_class: bool = False) -> None:
+    def __init__(self, sync: bool, parent: _Owner | None = None, is_class: bool = False, name: str = "") -> None:
+        self.name = name
         self.parent = parent
         self.is_class = is_class
         #: every name read or bound in its own body (``f``), nested bodies excluded
         self.names: set[str] = set()
         #: every attribute name in its own body (the ``m`` of ``x.m``): a method of any class
         self.attrs: set[str] = set()
+        #: for a function directly in a class body: its first positional parameter (``self``,
+        #: ``cls``), and the attribute names read on it (``self.m``): methods of its own class and
+        #: of that class's bases, as the rules resolve them
+        self.receiver: str | None = None
+        self.own_attrs: set[str] = set()
+        #: for a class: the last names of its bases
+        self.bases: list[str] = []
         #: the functions and classes defined directly in its body (a class reaches its methods, a
         #: function the functions it defines)
         self.children: list[_Owner] = []
@@ -590,6 +601,21 @@ def _candidates(name: str, owner: _Owner) -> list[_Owner]:
     return out
 
 
+def _class_and_bases(cls: _Owner, by_name: dict[str, list[_Owner]]) -> list[_Owner]:
+    """``cls`` and every class of the module its bases may name (by last name, transitively): where
+    ``self.m`` may find ``m`` (the rules look in the class, then its bases)."""
+    out: list[_Owner] = []
+    todo = [cls]
+    while todo:
+        current = todo.pop()
+        if any(current is done for done in out):
+            continue
+        out.append(current)
+        for base in current.bases:
+            todo.extend(found for found in by_name.get(base, ()) if found.is_class)
+    return out
+
+
 def _threaded_effects(tree: ast.Module, facts: Facts) -> tuple[bool, bool, bool]:
     """(a function a threaded entry point may reach writes a file, ... writes module state, ...
     names a file object a module-level name may hold).
@@ -615,6 +641,14 @@ def _threaded_effects(tree: ast.Module, facts: Facts) -> tuple[bool, bool, bool]
     all_bindings: dict[str, set[str]] = {}
     module = _Owner(sync=False)
     owners: list[_Owner] = [module]
+    #: classes the module body instantiates into a name (``STORE = Store()``)
+    singletons = {
+        stmt.value.func.id
+        for stmt in tree.body
+        if isinstance(stmt, (ast.Assign, ast.AnnAssign))
+        and isinstance(stmt.value, ast.Call)
+        and isinstance(stmt.value.func, ast.Name)
+    }
     stack: list[tuple[ast.AST, _Owner]] = [(tree, module)]
 
     def bind(owner: _Owner, name: str, value: tuple[set[str], set[str]], certain: bool) -> None:
@@ -627,7 +661,7 @@ def _threaded_effects(tree: ast.Module, facts: Facts) -> tuple[bool, bool, bool]
         node, owner = stack.pop()
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             is_class = isinstance(node, ast.ClassDef)
-            inner = _Owner(sync=isinstance(node, ast.FunctionDef), parent=owner, is_class=is_class)
+            inner = _Owner(sync=isinstance(node, ast.FunctionDef), parent=owner, is_class=is_class, name=node.name)
             owners.append(inner)
             by_name.setdefault(node.name, []).append(inner)
             owner.children.append(inner)
@@ -641,6 +675,7 @@ def _threaded_effects(tree: ast.Module, facts: Facts) -> tuple[bool, bool, bool]
                     name = _last(base)
                     if name is not None:
                         inner.attrs.add(name)  # its base class's methods, wherever the base is
+                        inner.bases.append(name)
                         if name in entries or facts.aliases.get(name) in entries:
                             seeds.append(inner)
             else:
@@ -650,6 +685,9 @@ def _threaded_effects(tree: ast.Module, facts: Facts) -> tuple[bool, bool, bool]
                 if node.returns:
                     outer.append(node.returns)
                 inner.local.update(_params(node.args))
+                positional = [*node.args.posonlyargs, *node.args.args]
+                if owner.is_class and positional:
+                    inner.receiver = positional[0].arg
                 inner.names.update(_params(node.args))
                 decorators = {_last(d) for d in node.decorator_list}
                 decorators |= {facts.aliases.get(d or "") for d in decorators}
@@ -662,7 +700,11 @@ def _threaded_effects(tree: ast.Module, facts: Facts) -> tuple[bool, bool, bool]
             owner.names.add(node.id)
             continue
         if isinstance(node, ast.Attribute):
-            owner.attrs.add(node.attr)
+            on = node.value
+            if owner.receiver is not None and isinstance(on, ast.Name) and on.id == owner.receiver:
+                owner.own_attrs.add(node.attr)
+            else:
+                owner.attrs.add(node.attr)
         elif isinstance(node, ast.Call):
             name = _last(node)
             for called in (name, facts.aliases.get(name or "")):
@@ -687,7 +729,16 @@ def _threaded_effects(tree: ast.Module, facts: Facts) -> tuple[bool, bool, bool]
                     elif owner.sync and isinstance(sub, (ast.Subscript, ast.Attribute)) and not isinstance(node, ast.NamedExpr):
                         root = _target_root(sub)
                         if root is not None and (
-                            root in facts.module_names or (root == "self" and facts.module_calls & facts.class_names)
+                            root in facts.module_names
+                            # ``self.hits += 1`` in a method (first parameter ``self``) of a class the
+                            # module instantiates at module level (``STORE = Store()``), as the rules'
+                            # ``singleton`` finds it
+                            or (
+                                root == "self"
+                                and owner.receiver == "self"
+                                and owner.parent is not None
+                                and owner.parent.name in singletons
+                            )
                         ):
                             owner.state = True
         elif isinstance(node, (ast.For, ast.AsyncFor, ast.comprehension)):
@@ -750,6 +801,12 @@ def _threaded_effects(tree: ast.Module, facts: Facts) -> tuple[bool, bool, bool]
             todo.extend(func.children)
             names_todo.extend((name, func) for name in func.names)
             attrs_todo.extend(func.attrs)
+            if func.own_attrs:
+                assert func.parent is not None
+                for cls in _class_and_bases(func.parent, by_name):
+                    for attr in func.own_attrs:
+                        seen.add(attr)
+                        todo.extend(cls.defs.get(attr, ()))
             continue
         if attrs_todo:
             attr = attrs_todo.pop()
