@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from asynclint.api import fix_source, lint_source
-from asynclint.sarif import rules_doc_url
+from asynclint.links import rules_doc_url
 
 pytest.importorskip("pygls")
 

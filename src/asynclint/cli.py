@@ -189,7 +189,7 @@ def _rules_command(argv: Sequence[str], out: TextIO) -> int:
     if output_format == "json":
         import json
 
-        from asynclint.sarif import rules_doc_url
+        from asynclint.links import rules_doc_url
 
         items = [
             {

@@ -171,6 +171,32 @@ def _position(starts: list[int], offset: int) -> tuple[int, int]:
     return index + 1, offset - starts[index] + 1
 
 
+def diff_offsets(before: str, after: str) -> list[tuple[int, int, str]]:
+    """The smallest line-wise edits (start offset, end offset, new text) that turn ``before`` into
+    ``after``: whole changed lines, trimmed of what the old and the new text share."""
+    old, new = source_lines(before), source_lines(after)
+    starts = [0]
+    for text in old:
+        starts.append(starts[-1] + len(text))  # the last entry is the end of the text
+    new_starts = [0]
+    for text in new:
+        new_starts.append(new_starts[-1] + len(text))
+    edits: list[tuple[int, int, str]] = []
+    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(a=old, b=new, autojunk=False).get_opcodes():
+        if tag == "equal":
+            continue
+        start, end = starts[i1], starts[i2]
+        deleted, inserted = before[start:end], after[new_starts[j1] : new_starts[j2]]
+        # trim what the old and the new text share, so an edit shows only what changes
+        prefix = len(os.path.commonprefix([deleted, inserted]))
+        deleted, inserted, start = deleted[prefix:], inserted[prefix:], start + prefix
+        suffix = len(os.path.commonprefix([deleted[::-1], inserted[::-1]]))
+        if suffix:
+            deleted, inserted = deleted[:-suffix], inserted[:-suffix]
+        edits.append((start, start + len(deleted), inserted))
+    return edits
+
+
 def text_edits(result: Result | None, finding: Finding) -> list[TextEdit]:
     """The smallest text edits that turn the linted text into what ``finding``'s fix alone produces."""
     if finding.fix is None:
@@ -189,27 +215,11 @@ def text_edits(result: Result | None, finding: Finding) -> list[TextEdit]:
         after = apply_fixes(result.module, [finding.fix]).code
     except Exception:  # a broken fix is reported by --fix; here it simply has no edits
         return []
-    old, new = source_lines(before), source_lines(after)
     starts = [0]
-    for text in old:
-        starts.append(starts[-1] + len(text))  # the last entry is the end of the text
-    new_starts = [0]
-    for text in new:
-        new_starts.append(new_starts[-1] + len(text))
+    for text in source_lines(before):
+        starts.append(starts[-1] + len(text))
     edits: list[TextEdit] = []
-    matcher = difflib.SequenceMatcher(a=old, b=new, autojunk=False)
-    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
-        if tag == "equal":
-            continue
-        start, end = starts[i1], starts[i2]
-        deleted, inserted = before[start:end], after[new_starts[j1] : new_starts[j2]]
-        # trim what the old and the new text share, so an edit shows only what changes
-        prefix = len(os.path.commonprefix([deleted, inserted]))
-        deleted, inserted, start = deleted[prefix:], inserted[prefix:], start + prefix
-        suffix = len(os.path.commonprefix([deleted[::-1], inserted[::-1]]))
-        if suffix:
-            deleted, inserted = deleted[:-suffix], inserted[:-suffix]
-        end = start + len(deleted)
+    for start, end, inserted in diff_offsets(before, after):
         line, col = _position(starts, start)
         end_line, end_col = _position(starts, end)
         edits.append(TextEdit(line, col, end_line, end_col, inserted))

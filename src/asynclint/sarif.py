@@ -4,13 +4,13 @@ from __future__ import annotations
 import inspect
 import os
 import re
-from importlib import metadata
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from asynclint import __version__, registry
 from asynclint.docs import anchor
+from asynclint.links import repository_url, rules_doc_url
 from asynclint.rule import Finding, Rule
 
 if TYPE_CHECKING:
@@ -19,26 +19,7 @@ if TYPE_CHECKING:
 
 SARIF_VERSION = "2.1.0"
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
-#: used when the installed distribution declares no project URL
-DEFAULT_REPOSITORY = "https://github.com/asynclint/asynclint"
 SRCROOT = "%SRCROOT%"
-
-
-def repository_url() -> str:
-    """The project's home, from the installed metadata (``[project.urls]``) when it names one."""
-    try:
-        urls = metadata.metadata("asynclint").get_all("Project-URL") or []
-    except metadata.PackageNotFoundError:
-        urls = []
-    for entry in urls:
-        label, _, url = entry.partition(",")
-        if label.strip().lower() in ("homepage", "repository", "source", "source code") and url.strip():
-            return url.strip().rstrip("/")
-    return DEFAULT_REPOSITORY
-
-
-def rules_doc_url() -> str:
-    return f"{repository_url()}/blob/main/docs/rules.md"
 
 
 def _sections(rule: type[Rule]) -> tuple[str, dict[str, str]]:

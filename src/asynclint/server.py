@@ -4,9 +4,7 @@ from __future__ import annotations
 import asyncio
 import bisect
 import concurrent.futures
-import difflib
 import io
-import os
 import sys
 import tokenize
 import traceback
@@ -20,7 +18,7 @@ from asynclint import __version__, registry
 from asynclint.config import Config, ConfigError, find_config_file, load_file
 from asynclint.engine import lint_bytes
 from asynclint.model import Finding, Result, Safety
-from asynclint.output import source_lines, text_edits
+from asynclint.output import diff_offsets, source_lines, text_edits
 
 if TYPE_CHECKING:
     from lsprotocol import types as lsp
@@ -111,31 +109,6 @@ class Geometry:
         return bisect.bisect_right(self.starts, offset) if self.text else 1
 
 
-def diff_edits(before: str, after: str) -> list[tuple[int, int, str]]:
-    """The smallest line-wise edits (start offset, end offset, new text) that turn ``before`` into
-    ``after``; the same shape as :func:`asynclint.output.text_edits` (whole lines, trimmed of what
-    the old and the new text share)."""
-    old, new = source_lines(before), source_lines(after)
-    starts, new_starts = [0], [0]
-    for line in old:
-        starts.append(starts[-1] + len(line))
-    for line in new:
-        new_starts.append(new_starts[-1] + len(line))
-    edits: list[tuple[int, int, str]] = []
-    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(a=old, b=new, autojunk=False).get_opcodes():
-        if tag == "equal":
-            continue
-        start, end = starts[i1], starts[i2]
-        deleted, inserted = before[start:end], after[new_starts[j1] : new_starts[j2]]
-        prefix = len(os.path.commonprefix([deleted, inserted]))
-        deleted, inserted, start = deleted[prefix:], inserted[prefix:], start + prefix
-        suffix = len(os.path.commonprefix([deleted[::-1], inserted[::-1]]))
-        if suffix:
-            deleted, inserted = deleted[:-suffix], inserted[:-suffix]
-        edits.append((start, start + len(deleted), inserted))
-    return edits
-
-
 # --- source text <-> bytes, as the file would be on disk ---
 
 
@@ -175,7 +148,7 @@ def noqa_edits(snapshot: Snapshot, finding: Finding) -> list[tuple[int, int, str
     if not added.lines:
         return []
     after = added.source.decode(encoding, "surrogatepass")
-    return [(start + geometry.bom, end + geometry.bom, text) for start, end, text in diff_edits(geometry.body, after)]
+    return [(start + geometry.bom, end + geometry.bom, text) for start, end, text in diff_offsets(geometry.body, after)]
 
 
 # --- configuration, found from the document's path as the CLI finds it ---
@@ -257,7 +230,7 @@ def doc_url(code: str) -> str | None:
     """The rule's section of docs/rules.md (the same address SARIF's ``helpUri`` gives)."""
     if not _DOC_URLS:
         from asynclint.docs import anchor
-        from asynclint.sarif import rules_doc_url
+        from asynclint.links import rules_doc_url
 
         base = rules_doc_url()
         _DOC_URLS[registry.SYNTAX_ERROR_CODE] = f"{base}#asynclint-rules"
@@ -428,7 +401,7 @@ def resolve_fix_all(snapshot: Snapshot, action: lsp.CodeAction, target: EditTarg
     fixed = fix_all_text(snapshot)
     if fixed is None or fixed == snapshot.geometry.text:
         return None
-    action.edit = target.edit(snapshot.geometry, diff_edits(snapshot.geometry.text, fixed))
+    action.edit = target.edit(snapshot.geometry, diff_offsets(snapshot.geometry.text, fixed))
     return action
 
 

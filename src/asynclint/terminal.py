@@ -4,7 +4,6 @@ summary by rule) and the progress spinner on stderr. rich is imported only on th
 whose output goes to a file or a pipe never imports it."""
 from __future__ import annotations
 
-import functools
 import io
 import os
 import time
@@ -13,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Iterator, Mapping, TextIO, TypeVar
 
+from asynclint.links import anchor, rules_doc_url
 from asynclint.model import Finding, Result, Safety, TextEdit
 from asynclint.output import (
     Report,
@@ -30,8 +30,6 @@ if TYPE_CHECKING:
     from rich.text import Text
 
 COLOR_CHOICES = ("auto", "always", "never")
-#: used when the installed distribution declares no project URL (the same as asynclint.sarif's)
-DEFAULT_REPOSITORY = "https://github.com/asynclint/asynclint"
 #: display width of a tab in a source excerpt (tabs are shown as spaces, so the carets line up)
 TAB_SIZE = 4
 #: a span longer than this shows its first lines and its last line
@@ -101,28 +99,11 @@ def choose(
 # ------------------------------------------------------------------------------ links
 
 
-@functools.lru_cache(maxsize=None)
-def rules_doc_url() -> str:
-    """docs/rules.md in the project's repository: the page SARIF's ``helpUri`` points into (kept
-    out of asynclint.sarif, which imports libcst)."""
-    from importlib import metadata
-
-    try:
-        urls = metadata.metadata("asynclint").get_all("Project-URL") or []
-    except metadata.PackageNotFoundError:
-        urls = []
-    for entry in urls:
-        label, _, url = entry.partition(",")
-        if label.strip().lower() in ("homepage", "repository", "source", "source code") and url.strip():
-            return f"{url.strip().rstrip('/')}/blob/main/docs/rules.md"
-    return f"{DEFAULT_REPOSITORY}/blob/main/docs/rules.md"
-
-
 def rule_url(code: str, slug: str) -> str:
     """The rule's section of docs/rules.md (ASL001 has none: the page's top)."""
     if code == SYNTAX_ERROR_CODE:
         return f"{rules_doc_url()}#asynclint-rules"
-    return f"{rules_doc_url()}#{code.lower()}-{slug}"
+    return f"{rules_doc_url()}#{anchor(code, slug)}"
 
 
 # ------------------------------------------------------------------------------ source text
